@@ -1,0 +1,116 @@
+"""Execute the chapter notebooks with papermill and build the Jupyter Book from the executed copies.
+
+The notebooks in ``notebooks/`` are kept without outputs. ``execute`` runs each one
+with papermill (``fast=True`` for CI, ``fast=False`` for the full book) into
+``OUT/notebooks/`` and records the wall time of each in ``OUT/timings.json``.
+``build`` stages the book sources (``_config.yml``, ``_toc.yml``, ``book/``) beside
+the executed notebooks and runs ``jupyter-book build`` with warnings as errors.
+
+    python scripts/bookbuild.py execute --mode fast --out _build/fast
+    python scripts/bookbuild.py build --executed _build/fast --out _build/fast
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "book"]
+
+
+def chapter_notebooks() -> list[Path]:
+    """The chapter notebooks, in order."""
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int = 3600) -> dict[str, float]:
+    """Run every chapter notebook with papermill; return {name: seconds}."""
+    import papermill as pm
+
+    out = Path(out)
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    timings_file = out / "timings.json"
+    timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    env_backend = os.environ.setdefault("MPLBACKEND", "Agg")
+    for nb in chapter_notebooks():
+        if names and nb.stem not in names:
+            continue
+        start = time.perf_counter()
+        print(f"[papermill] {nb.name} (fast={mode == 'fast'}) ...", flush=True)
+        pm.execute_notebook(
+            str(nb),
+            str(out / "notebooks" / nb.name),
+            parameters={"fast": mode == "fast"},
+            cwd=str(ROOT / "notebooks"),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+        timings[nb.stem] = round(time.perf_counter() - start, 2)
+        print(f"[papermill] {nb.name}: {timings[nb.stem]:.1f} s", flush=True)
+    timings_file.write_text(json.dumps(timings, indent=2))
+    del env_backend
+    return timings
+
+
+def stage(executed: Path, src: Path) -> Path:
+    """Copy the book sources and the executed notebooks into one source tree."""
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for name in BOOK_SOURCES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
+        else:
+            shutil.copy2(path, src / name)
+    shutil.copytree(Path(executed) / "notebooks", src / "notebooks")
+    return src
+
+
+def build(executed: Path, out: Path) -> Path:
+    """Build the HTML book from executed notebooks; return the path of index.html."""
+    out = Path(out).resolve()
+    src = stage(Path(executed), out / "src")
+    cmd = [
+        sys.executable, "-m", "jupyter_book", "build", str(src),
+        "--path-output", str(out), "--builder", "html", "-W", "-n", "--keep-going",
+    ]
+    print("[jupyter-book]", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"jupyter-book build failed with exit code {proc.returncode}")
+    index = out / "_build" / "html" / "index.html"
+    if not index.exists():
+        raise SystemExit(f"jupyter-book build produced no {index}")
+    return index
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_exec = sub.add_parser("execute", help="run the chapter notebooks with papermill")
+    p_exec.add_argument("--mode", choices=["fast", "full"], default="full")
+    p_exec.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
+    p_exec.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
+    p_build = sub.add_parser("build", help="build the HTML book from executed notebooks")
+    p_build.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
+    p_build.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
+    args = parser.parse_args(argv)
+    if args.command == "execute":
+        timings = execute(args.mode, args.out, args.only)
+        print(f"[papermill] total {sum(timings.values()):.1f} s over {len(timings)} notebooks")
+    else:
+        start = time.perf_counter()
+        index = build(args.executed, args.out)
+        print(f"\nThe book is built ({time.perf_counter() - start:.0f} s). Open it at:\n  file://{index}\n")
+
+
+if __name__ == "__main__":
+    main()
