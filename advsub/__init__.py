@@ -8,7 +8,7 @@ geometry (Subspace, make_dataset) → network (TwoLayerReLU) → training (train
 from . import theory
 from .attacks import orthogonal_gradient
 from .geometry import Subspace, make_dataset
-from .network import TwoLayerReLU, init_beta
+from .network import EnsembleNet, TwoLayerReLU, init_beta
 from .training import TrainingHistory, logistic_loss, train
 
 __version__ = "0.1.0"
@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Subspace",
     "make_dataset",
+    "EnsembleNet",
     "TwoLayerReLU",
     "init_beta",
     "train",

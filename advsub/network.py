@@ -11,7 +11,7 @@ import torch
 
 from ._validation import check_float, check_int, check_net_points
 
-__all__ = ["TwoLayerReLU", "init_beta"]
+__all__ = ["EnsembleNet", "TwoLayerReLU", "init_beta"]
 
 _INIT_NAMES = {"standard", "small"}
 
@@ -31,7 +31,38 @@ def init_beta(init_scale, d: int) -> float:
     return check_float("init_scale", init_scale, low=0.0, low_inclusive=False)
 
 
-class TwoLayerReLU:
+class EnsembleNet:
+    """Base class of the ensembles of networks R^d → R that the attacks and measurements accept.
+
+    A subclass sets ``d``, ``ensemble``, ``dtype``, ``device`` and implements the
+    unvalidated ``_forward(x) -> (E, n)`` and ``_input_gradient(x) -> (E, n, d)``
+    for x of shape (n, d) or (E, n, d). The public methods validate once and call them.
+    """
+
+    d: int
+    ensemble: int
+    dtype: torch.dtype
+    device: torch.device
+
+    def _check_x(self, x) -> torch.Tensor:
+        return check_net_points("x", x, self)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __call__(self, x) -> torch.Tensor:
+        """N(x): x of shape (n, d) or (E, n, d) → outputs (E, n)."""
+        return self._forward(self._check_x(x))
+
+    def input_gradient(self, x) -> torch.Tensor:
+        """∇ₓN(x) for every member and point: (E, n, d)."""
+        return self._input_gradient(self._check_x(x))
+
+
+class TwoLayerReLU(EnsembleNet):
     """E independent two-layer ReLU networks of width m on R^d, stored as batched tensors.
 
     N_e(x) = Σ_i u_{e,i} σ(w_{e,i}·x + b_{e,i}),  σ = ReLU.
@@ -110,9 +141,6 @@ class TwoLayerReLU:
         return self.b is not None
 
     # --- the maps --------------------------------------------------------
-    def _check_x(self, x) -> torch.Tensor:
-        return check_net_points("x", x, self)
-
     def _preactivation(self, x: torch.Tensor) -> torch.Tensor:
         """w_i·x + b_i, shape (E, n, m); x is (n, d) or (E, n, d), already validated."""
         if x.ndim == 2:
@@ -129,10 +157,6 @@ class TwoLayerReLU:
     def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:
         act = (self._preactivation(x) > 0).to(self.dtype)
         return torch.einsum("enm,em,emd->end", act, self.u, self.W)
-
-    def __call__(self, x) -> torch.Tensor:
-        """N(x): x of shape (n, d) or (E, n, d) → outputs (E, n)."""
-        return self._forward(self._check_x(x))
 
     def preactivation(self, x) -> torch.Tensor:
         """w_i·x + b_i for every member, point and neuron: (E, n, m)."""
