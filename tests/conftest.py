@@ -1,0 +1,55 @@
+"""Shared fixtures: the chapter notebooks executed once in fast mode, and the book built from them.
+
+Both are session-scoped and built under ``_build/fast`` so that the notebook tests,
+nbval, the book tests and the browser test share one execution and one build.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_DIR = ROOT / "_build" / "fast"
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _load_bookbuild():
+    spec = importlib.util.spec_from_file_location("bookbuild", ROOT / "scripts" / "bookbuild.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bookbuild = _load_bookbuild()
+CHAPTERS = [p.stem for p in bookbuild.chapter_notebooks()]
+
+
+@pytest.fixture(scope="session")
+def executed_fast():
+    """Execute every chapter notebook with papermill (fast=True).
+
+    Returns (directory, failures) where ``failures`` maps a notebook stem to the
+    error papermill raised; each notebook's own test reports it.
+    """
+    import papermill as pm
+
+    failures: dict[str, str] = {}
+    (FAST_DIR / "notebooks").mkdir(parents=True, exist_ok=True)
+    for stem in CHAPTERS:
+        try:
+            bookbuild.execute("fast", FAST_DIR, [stem])
+        except pm.PapermillExecutionError as exc:
+            failures[stem] = f"{exc.ename}: {exc.evalue}"
+    return FAST_DIR, failures
+
+
+@pytest.fixture(scope="session")
+def built_book(executed_fast):
+    """Build the HTML book from the fast-executed notebooks; return the html directory."""
+    directory, _ = executed_fast
+    index = bookbuild.build(directory, FAST_DIR)
+    return index.parent
