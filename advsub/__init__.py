@@ -6,7 +6,15 @@ geometry (Subspace, make_dataset) → network (TwoLayerReLU) → training (train
 → plotting and widgets.
 """
 from . import theory
-from .attacks import orthogonal_gradient
+from .attacks import (
+    certified_orthogonal_radius,
+    orthogonal_attack,
+    orthogonal_gradient,
+    orthogonal_lipschitz_constant,
+    unconstrained_attack,
+    universal_direction,
+    universal_perturbation,
+)
 from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU, init_beta
 from .training import TrainingHistory, logistic_loss, train
@@ -23,5 +31,11 @@ __all__ = [
     "TrainingHistory",
     "logistic_loss",
     "orthogonal_gradient",
+    "universal_direction",
+    "universal_perturbation",
+    "orthogonal_attack",
+    "unconstrained_attack",
+    "orthogonal_lipschitz_constant",
+    "certified_orthogonal_radius",
     "theory",
 ]

@@ -1,13 +1,39 @@
-"""Orthogonal gradients, attacks and certificates in P⊥."""
+"""Orthogonal gradients, attacks and certificates in P⊥.
+
+Conventions shared by every function here:
+
+* A point x with output N(x) has sign s = sign N(x), with s = +1 when N(x) = 0.
+  A perturbation z *flips* x when s·N(x + z) < 0 (strictly).
+* Sizes are the norm of the smallest flipping step found along a ray, located to
+  relative tolerance ``rtol``: the returned scale t satisfies t* ≤ t ≤ t*(1 + rtol),
+  t* the infimum of the flipping scales on that ray, and x + t·direction flips.
+  ``inf`` marks points that nothing flipped.
+* Two-layer networks (:class:`~advsub.network.TwoLayerReLU`) are piecewise linear
+  along a ray with at most m breakpoints t_i = −(w_i·x + b_i)/(w_i·v), so the first
+  sign change is found *exactly* from the sorted breakpoints. Other
+  :class:`~advsub.network.EnsembleNet` s are scanned on a grid, then bisected.
+"""
 from __future__ import annotations
+
+import math
 
 import torch
 
-from ._validation import check_net_points
+from ._validation import check_choice, check_float, check_int, check_net_points
 from .geometry import Subspace
-from .network import EnsembleNet
+from .network import EnsembleNet, TwoLayerReLU
 
-__all__ = ["orthogonal_gradient"]
+__all__ = [
+    "orthogonal_gradient",
+    "universal_direction",
+    "universal_perturbation",
+    "orthogonal_attack",
+    "unconstrained_attack",
+    "orthogonal_lipschitz_constant",
+    "certified_orthogonal_radius",
+]
+
+NORMS = {"l2", "linf"}
 
 
 def _check_net_subspace(net, subspace):
@@ -17,6 +43,34 @@ def _check_net_subspace(net, subspace):
         raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
     if subspace.d != net.d:
         raise ValueError(f"subspace.d={subspace.d} does not match net.d={net.d}")
+
+
+def _check_two_layer(net, what):
+    if not isinstance(net, TwoLayerReLU):
+        raise TypeError(f"{what} is defined for a TwoLayerReLU only, got net of type {type(net).__name__}")
+
+
+def _check_max_norm(max_norm) -> float:
+    if isinstance(max_norm, (int, float)) and not isinstance(max_norm, bool) and max_norm == math.inf:
+        return math.inf
+    return check_float("max_norm", max_norm, low=0.0, low_inclusive=False)
+
+
+def _orth(subspace, net) -> torch.Tensor:
+    return subspace.orth_basis.to(net.device, net.dtype)
+
+
+def _sign(out: torch.Tensor) -> torch.Tensor:
+    """sign with sign(0) = +1."""
+    return torch.where(out >= 0, 1.0, -1.0).to(out.dtype)
+
+
+def _expand(net, x: torch.Tensor) -> torch.Tensor:
+    return x.expand(net.ensemble, -1, -1) if x.ndim == 2 else x
+
+
+def _vec_norm(z: torch.Tensor, norm: str) -> torch.Tensor:
+    return z.norm(dim=-1) if norm == "l2" else z.abs().amax(dim=-1)
 
 
 def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float = 1e-8) -> torch.Tensor:
@@ -30,3 +84,326 @@ def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float =
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     C = subspace.orth_basis.to(net.device, net.dtype)
     return net._input_gradient(x) @ C
+
+
+# --- the first sign change along a ray -------------------------------------------
+def _first_flip_exact(net: TwoLayerReLU, x, direction, max_t: float, rtol: float) -> torch.Tensor:
+    """Smallest flipping scale along x + t·direction, t ∈ (0, max_t], for a two-layer net: (E, n).
+
+    g(t) = s·N(x + t v) = Σ_i s u_i σ(a_i + t b_i) is piecewise linear; neuron i switches
+    at τ_i = −a_i/b_i and the slope then changes by s u_i |b_i| (on: +s u_i b_i with b_i > 0;
+    off: −s u_i b_i with b_i < 0). Cumulative sums over the sorted τ give g at every knot;
+    the first knot with g < 0 closes the segment holding the first crossing t*.
+    """
+    x = _expand(net, x)
+    a = net._preactivation(x)  # (E, n, m)
+    if direction.ndim == 2:  # one direction per member
+        b = torch.einsum("emd,ed->em", net.W, direction)[:, None, :].expand_as(a)
+    else:
+        b = torch.einsum("emd,end->enm", net.W, direction)
+    s = _sign(torch.einsum("enm,em->en", torch.relu(a), net.u))
+    cu = s[..., None] * net.u[:, None, :]  # signed second layer, (E, n, m)
+    g0 = (cu * torch.relu(a)).sum(-1)
+    active0 = (a > 0) | ((a == 0) & (b > 0))
+    slope0 = (cu * b * active0).sum(-1)
+    tau = torch.where(b != 0, -a / torch.where(b != 0, b, torch.ones_like(b)), torch.full_like(a, -1.0))
+    valid = (tau > 0) & (b != 0)
+    tau = torch.where(valid, tau, torch.full_like(a, math.inf))
+    unbounded = not isinstance(max_t, torch.Tensor) and math.isinf(max_t)
+    if unbounded:  # knots up to the last breakpoint, then the last piece to infinity
+        cap = torch.where(valid, tau, torch.zeros_like(tau)).amax(-1, keepdim=True)
+    elif isinstance(max_t, torch.Tensor):
+        cap = max_t[..., None].to(a.dtype)
+    else:
+        cap = torch.full_like(a[..., :1], max_t)
+    delta = torch.where(valid & (tau <= cap), cu * b.abs(), torch.zeros_like(a))
+    tau = torch.minimum(tau, cap)
+    tau, order = tau.sort(dim=-1)
+    delta = delta.gather(-1, order)
+    knots = torch.cat([torch.zeros_like(cap), tau, cap], dim=-1)  # (E, n, m + 2)
+    slopes = torch.cat([slope0[..., None], slope0[..., None] + delta.cumsum(-1)], dim=-1)  # slope after each knot but the last
+    dt = knots[..., 1:] - knots[..., :-1]
+    g = torch.cat([g0[..., None], g0[..., None] + (slopes * dt).cumsum(-1)], dim=-1)  # g at every knot
+    neg = g < 0
+    neg[..., 0] = False
+    found = neg.any(-1)
+    first = neg.to(torch.int64).argmax(-1)  # index of the first knot with g < 0
+    k = torch.where(found, first, torch.ones_like(first))[..., None]
+    t_lo, t_hi = knots.gather(-1, k - 1)[..., 0], knots.gather(-1, k)[..., 0]
+    g_lo, g_hi = g.gather(-1, k - 1)[..., 0], g.gather(-1, k)[..., 0]
+    root = t_lo + g_lo / (g_lo - g_hi) * (t_hi - t_lo)
+    out = torch.minimum(root * (1 + rtol / 2), t_hi)
+    if unbounded:  # the last linear piece extends to infinity
+        g_last, slope_last = g[..., -1], slopes[..., -1]
+        tail = (~found) & (slope_last < 0)
+        root_tail = knots[..., -1] + g_last / (-torch.where(tail, slope_last, -torch.ones_like(slope_last)))
+        out = torch.where(tail, root_tail * (1 + rtol / 2), out)
+        found = found | tail
+    out = torch.where(g0 == 0, torch.zeros_like(out), out)  # on the boundary already
+    return torch.where(found | (g0 == 0), out, torch.full_like(out, math.inf))
+
+
+def _first_flip_scan(net: EnsembleNet, x, direction, max_t: float, rtol: float, grid: int = 256) -> torch.Tensor:
+    """Grid scan of t ∈ (0, max_t] then bisection, for any network: (E, n).
+
+    Can miss a sign change that starts and ends between two grid points.
+    """
+    x = _expand(net, x)
+    if direction.ndim == 2:
+        direction = direction[:, None, :].expand_as(x)
+    s = _sign(net._forward(x))
+    lo = torch.zeros_like(s)
+    hi = torch.full_like(lo, math.inf)
+    max_t = max_t if isinstance(max_t, torch.Tensor) else torch.full_like(lo, max_t)
+    for j in range(1, grid + 1):
+        t = max_t * (j / grid)
+        todo = torch.isinf(hi)
+        if not bool(todo.any()):
+            break
+        flips = (s * net._forward(x + t[..., None] * direction) < 0) & todo
+        hi = torch.where(flips, t, hi)
+        lo = torch.where(todo & ~flips, t, lo)
+    found = torch.isfinite(hi)
+    hi_f = torch.where(found, hi, torch.zeros_like(hi))
+    for _ in range(200):
+        if bool(((hi_f - lo) <= rtol * hi_f).all()):
+            break
+        mid = (lo + hi_f) / 2
+        flips = s * net._forward(x + mid[..., None] * direction) < 0
+        hi_f = torch.where(found & flips, mid, hi_f)
+        lo = torch.where(found & ~flips, mid, lo)
+    return torch.where(found, hi_f, hi)
+
+
+def _first_flip(net, x, direction, max_t, rtol):
+    """Smallest flipping scale along x + t·direction for t ≤ max_t (a float, possibly inf, or (E, n))."""
+    if isinstance(net, TwoLayerReLU):
+        return _first_flip_exact(net, x, direction, max_t, rtol)
+    if not isinstance(max_t, torch.Tensor) and math.isinf(max_t):
+        raise ValueError("max_norm must be finite for a network that is not a TwoLayerReLU (it is scanned on a grid)")
+    return _first_flip_scan(net, x, direction, max_t, rtol)
+
+
+# --- Theorem B: one universal direction ----------------------------------------------
+def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
+    """The universal direction v/‖v‖, v = Σ_i u_i Π w_i, one unit vector in P⊥ per member: (E, d).
+
+    With (S)GD and no weight decay Π w_i = Π w_i(0) (invariance lemma), so v does not
+    depend on the input nor on the training data. Raises if v = 0.
+    """
+    _check_net_subspace(net, subspace)
+    _check_two_layer(net, "universal_direction")
+    C = _orth(subspace, net)
+    v = torch.einsum("em,emd->ed", net.u, net.W) @ C @ C.T  # Π Σ u_i w_i
+    norm = v.norm(dim=-1, keepdim=True)
+    if bool((norm == 0).any()):
+        raise ValueError("the universal direction Σ_i u_i Π w_i is zero for some member: it has no direction")
+    return v / norm
+
+
+def universal_perturbation(
+    net: TwoLayerReLU,
+    x,
+    subspace: Subspace,
+    *,
+    max_norm: float = math.inf,
+    rtol: float = 1e-6,
+    tol: float = 1e-8,
+):
+    """Smallest step along −sign(N(x))·v/‖v‖ (:func:`universal_direction`) that flips N(x).
+
+    Parameters
+    ----------
+    net : TwoLayerReLU
+    x : tensor (n, d) or (E, n, d)
+        Points of P (relative tolerance ``tol``).
+    subspace : Subspace
+    max_norm : float > 0 or inf
+        Largest step considered (Euclidean norm). With ``inf`` the exact piecewise-linear
+        structure decides whether any step flips.
+    rtol : float
+        Relative tolerance on the size (the returned step flips).
+
+    Returns
+    -------
+    size : tensor (E, n)
+        ‖z‖ of the smallest flipping step z = −s·size·v/‖v‖ (``inf`` where none flips).
+    flipped : tensor (E, n), bool
+        Whether a step of norm ≤ ``max_norm`` flips the point.
+    """
+    _check_net_subspace(net, subspace)
+    _check_two_layer(net, "universal_perturbation")
+    max_norm = _check_max_norm(max_norm)
+    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
+    x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
+    v = universal_direction(net, subspace)
+    s = _sign(net._forward(x))
+    direction = -s[..., None] * v[:, None, :]  # (E, n, d)
+    size = _first_flip(net, x, direction, max_norm, rtol)
+    flipped = torch.isfinite(size) & (size <= max_norm)
+    return torch.where(flipped, size, torch.full_like(size, math.inf)), flipped
+
+
+# --- DeepFool-style attacks --------------------------------------------------------
+def _deepfool(net, x, C, norm, steps, overshoot):
+    """Linearised steps on g = s·N until x + (1 + overshoot)·z flips; z = C c, c in the basis C.
+
+    l2:   c ← c − g/‖Cᵀ∇g‖² · Cᵀ∇g   (the closest point of the linearised boundary);
+    linf: c ← c − g/‖Cᵀ∇g‖₁ · sign(Cᵀ∇g)  (the dual-norm step in the coordinates of C).
+    Returns z (E, n, d) and a bool (E, n) saying where (1 + overshoot)·z flips.
+    """
+    x = _expand(net, x)
+    s = _sign(net._forward(x))
+    E, n, d = x.shape
+    dim = d if C is None else C.shape[1]
+    c = torch.zeros(E, n, dim, dtype=x.dtype, device=x.device)
+    embed = (lambda c: c) if C is None else (lambda c: c @ C.T)
+    done = torch.zeros(E, n, dtype=torch.bool, device=x.device)
+    for _ in range(steps):
+        z = embed(c)
+        done = done | (s * net._forward(x + (1 + overshoot) * z) < 0)
+        if bool(done.all()):
+            break
+        g = s * net._forward(x + z)
+        grad = s[..., None] * net._input_gradient(x + z)
+        if C is not None:
+            grad = grad @ C
+        if norm == "l2":
+            denom = (grad * grad).sum(-1)
+            step = grad / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
+        else:
+            denom = grad.abs().sum(-1)
+            step = grad.sign() / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
+        move = (~done & (denom > 0))[..., None]
+        c = torch.where(move, c - (g.clamp(min=0) + 1e-12)[..., None] * step, c)
+    z = embed(c)
+    done = done | (s * net._forward(x + (1 + overshoot) * z) < 0)
+    return (1 + overshoot) * z, done
+
+
+def _attack(net, x, C, norm, steps, overshoot, rtol):
+    """DeepFool then the first flip along the found direction: z (E, n, d), size (E, n)."""
+    z, done = _deepfool(net, x, C, norm, steps, overshoot)
+    length = _vec_norm(z, norm)
+    ok = done & (length > 0)
+    direction = z / torch.where(ok, length, torch.ones_like(length))[..., None]
+    size = _first_flip(net, x, direction, torch.where(ok, length, torch.ones_like(length)), rtol)
+    size = torch.where(ok & (size <= length * (1 + rtol)), size, torch.where(ok, length, torch.full_like(length, math.inf)))
+    return direction, size
+
+
+def _finish(direction, size):
+    found = torch.isfinite(size)
+    z = direction * torch.where(found, size, torch.zeros_like(size))[..., None]
+    return z, size
+
+
+def orthogonal_attack(
+    net: EnsembleNet,
+    x,
+    subspace: Subspace,
+    *,
+    norm: str = "l2",
+    steps: int = 50,
+    overshoot: float = 0.02,
+    rtol: float = 1e-6,
+    tol: float = 1e-8,
+):
+    """A small flipping perturbation restricted to P⊥ (DeepFool in P⊥, then a line search).
+
+    DeepFool steps {cite:p}`moosavi2016deepfool` on the orthogonal coordinates c (z = C c,
+    C = ``subspace.orth_basis``) until x + z flips; then the first flip along z/‖z‖
+    (exact for a two-layer net, :func:`universal_perturbation`'s method). For a
+    :class:`~advsub.network.TwoLayerReLU` the universal step is a second candidate and the
+    smaller of the two is returned, so the size is never larger than the universal size.
+
+    Parameters
+    ----------
+    net : EnsembleNet
+    x : tensor (n, d) or (E, n, d)
+        Points of P (relative tolerance ``tol``).
+    subspace : Subspace
+    norm : {"l2", "linf"}
+        ``"l2"``: Euclidean norm of z. ``"linf"``: the ℓ∞ norm max_j |z_j| of z in R^d (z ∈ P⊥);
+        the step is the sign step in the coordinates of ``orth_basis``, which is the exact
+        dual-norm step when P is axis-aligned (then ‖z‖_∞ is the ℓ∞ norm of the ℓ orthogonal
+        coordinates) and a heuristic otherwise.
+    steps : int
+        Maximal number of DeepFool steps.
+    overshoot : float ≥ 0
+        DeepFool's overshoot (the line search removes it again).
+
+    Returns
+    -------
+    z : tensor (E, n, d)
+        The perturbation, in P⊥; x + z flips (zero where nothing flipped).
+    size : tensor (E, n)
+        ‖z‖ in the chosen norm (``inf`` where nothing flipped).
+    """
+    _check_net_subspace(net, subspace)
+    norm = check_choice("norm", norm, NORMS)
+    steps = check_int("steps", steps, low=1)
+    overshoot = check_float("overshoot", overshoot, low=0.0, high=10.0)
+    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
+    x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
+    C = _orth(subspace, net)
+    direction, size = _attack(net, x, C, norm, steps, overshoot, rtol)
+    if isinstance(net, TwoLayerReLU):
+        v = universal_direction(net, subspace)
+        s = _sign(net._forward(x))
+        u_dir = -s[..., None] * v[:, None, :]
+        u_dir = u_dir / _vec_norm(u_dir, norm)[..., None]
+        u_size = _first_flip_exact(net, x, u_dir, math.inf, rtol)
+        better = u_size < size
+        size = torch.where(better, u_size, size)
+        direction = torch.where(better[..., None], u_dir, direction)
+    return _finish(direction, size)
+
+
+def unconstrained_attack(
+    net: EnsembleNet,
+    x,
+    *,
+    norm: str = "l2",
+    steps: int = 50,
+    overshoot: float = 0.02,
+    rtol: float = 1e-6,
+):
+    """The same DeepFool attack in all of R^d, for comparison with :func:`orthogonal_attack`.
+
+    ``x`` (n, d) or (E, n, d) may be anywhere. Returns z (E, n, d) and its norm (E, n)
+    (``"l2"`` or ``"linf"``, coordinates of R^d), ``inf`` where nothing flipped.
+    """
+    if not isinstance(net, EnsembleNet):
+        raise TypeError(f"net must be an advsub network (TwoLayerReLU, ...), got {type(net).__name__}")
+    norm = check_choice("norm", norm, NORMS)
+    steps = check_int("steps", steps, low=1)
+    overshoot = check_float("overshoot", overshoot, low=0.0, high=10.0)
+    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
+    x = check_net_points("x", x, net)
+    return _finish(*_attack(net, x, None, norm, steps, overshoot, rtol))
+
+
+# --- the certificate ---------------------------------------------------------------
+def orthogonal_lipschitz_constant(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
+    """‖W⊥‖_op·‖u‖ per member, (E,): a Lipschitz constant of N along P⊥, W⊥ = W C (m×ℓ)."""
+    _check_net_subspace(net, subspace)
+    _check_two_layer(net, "orthogonal_lipschitz_constant")
+    W_orth = net.W @ _orth(subspace, net)  # (E, m, ℓ)
+    return torch.linalg.matrix_norm(W_orth, ord=2) * net.u.norm(dim=-1)
+
+
+def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
+    """|N(x)| / (‖W⊥‖_op ‖u‖): no z ∈ P⊥ of smaller norm changes the sign of N(x): (E, n).
+
+    For z ∈ P⊥, ∇N·z = Σ_i s_i u_i (Π w_i)·z with s ∈ {0,1}^m (biases included), and
+    ‖Σ_i s_i u_i Π w_i‖ = ‖W⊥ᵀ(s⊙u)‖ ≤ ‖W⊥‖_op ‖u‖ (= ‖W⊥‖_op for a fixed second layer).
+    ``x`` (n, d) or (E, n, d) may be any point (the argument does not use x ∈ P).
+    ``inf`` where W⊥ = 0.
+    """
+    _check_net_subspace(net, subspace)
+    _check_two_layer(net, "certified_orthogonal_radius")
+    x = check_net_points("x", x, net)
+    lip = orthogonal_lipschitz_constant(net, subspace)[:, None]
+    out = net._forward(x).abs()
+    return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))
