@@ -18,6 +18,13 @@ from .attacks import (
 from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU, init_beta
 from .training import TrainingHistory, logistic_loss, train
+from .measure import (
+    GradientSample,
+    expected_orthogonal_gradient_norm,
+    gradient_law_experiment,
+    invariance_deviation,
+    orthogonal_gradient_sample,
+)
 
 __version__ = "0.1.0"
 
@@ -38,4 +45,9 @@ __all__ = [
     "orthogonal_lipschitz_constant",
     "certified_orthogonal_radius",
     "theory",
+    "GradientSample",
+    "orthogonal_gradient_sample",
+    "gradient_law_experiment",
+    "invariance_deviation",
+    "expected_orthogonal_gradient_norm",
 ]

@@ -1,0 +1,235 @@
+"""Measurements of Theorem A: one orthogonal gradient per trained network, and the invariance lemma.
+
+Theorem A is a statement about *one* point x0 and a *fresh* network. Values at
+several points of one network share that network's weights and are strongly
+dependent, so every sample here takes exactly one held-out point per member of
+an ensemble: the E values are then independent draws of the theorem's law.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import special
+
+from . import theory
+from ._validation import check_choice, check_float, check_int, check_tensor
+from .attacks import _check_net_subspace, orthogonal_gradient
+from .geometry import Subspace, make_dataset
+from .network import TwoLayerReLU
+from .training import train
+
+__all__ = [
+    "GradientSample",
+    "orthogonal_gradient_sample",
+    "gradient_law_experiment",
+    "invariance_deviation",
+    "expected_orthogonal_gradient_norm",
+]
+
+
+@dataclass
+class GradientSample:
+    """One measurement of ‖Π∇N(x0)‖ per ensemble member (one held-out x0 per network).
+
+    Attributes
+    ----------
+    sq_norm : np.ndarray, shape (E,), float64
+        ‖Π∇ₓN_e(x0_e)‖².
+    k : np.ndarray, shape (E,), int64
+        Number of neurons active at x0_e, k = |I(x0_e)|.
+    d, ell, m : int
+    beta : float
+        Initialisation scale β of the network.
+    reached : np.ndarray, shape (E,), bool
+        Whether each member reached the target margin (all True if not trained here).
+    """
+
+    sq_norm: np.ndarray
+    k: np.ndarray
+    d: int
+    ell: int
+    m: int
+    beta: float
+    reached: np.ndarray
+
+    @property
+    def norm(self) -> np.ndarray:
+        """‖Π∇N(x0)‖, shape (E,)."""
+        return np.sqrt(self.sq_norm)
+
+    @property
+    def valid(self) -> np.ndarray:
+        """Members with k ≥ 1 (with k = 0 the gradient is exactly 0 and the law degenerate), shape (E,)."""
+        return self.k > 0
+
+    @property
+    def statistic(self) -> np.ndarray:
+        """‖Π∇N(x0)‖² · m / (k β²) for the members with k ≥ 1: exactly χ²_ℓ under Theorem A. Shape (E',)."""
+        v = self.valid
+        return self.sq_norm[v] * self.m / (self.k[v] * self.beta**2)
+
+    def lower_bound(self) -> np.ndarray:
+        """Theorem A's bound √(kℓβ²/(2m)) for each member with k ≥ 1 (:func:`advsub.theory.gradient_lower_bound`), (E',)."""
+        return np.array(
+            [theory.gradient_lower_bound(int(k), self.ell, self.m, self.d, self.beta) for k in self.k[self.valid]]
+        )
+
+    def lower_bound_holds(self) -> np.ndarray:
+        """Whether ‖Π∇N(x0)‖ ≥ √(kℓβ²/(2m)), for each member with k ≥ 1: bool (E',)."""
+        return self.norm[self.valid] >= self.lower_bound()
+
+    def __len__(self) -> int:
+        return self.sq_norm.shape[0]
+
+    def __repr__(self) -> str:
+        return (
+            f"GradientSample(E={len(self)}, d={self.d}, ell={self.ell}, m={self.m}, beta={self.beta:.4g}, "
+            f"mean k={self.k.mean():.1f}, mean norm={self.norm.mean():.4g})"
+        )
+
+
+def orthogonal_gradient_sample(net: TwoLayerReLU, subspace: Subspace, x0, *, reached=None) -> GradientSample:
+    """Measure ‖Π∇N(x0)‖² and k at one point per member.
+
+    Parameters
+    ----------
+    net : TwoLayerReLU
+        An ensemble of E networks (trained or not), without biases.
+    subspace : Subspace
+        The data subspace P.
+    x0 : tensor, shape (E, d)
+        Row e is the held-out point of member e; it must lie in P.
+    reached : array-like of bool, shape (E,), optional
+        Stored as ``GradientSample.reached`` (all True by default).
+
+    Returns
+    -------
+    GradientSample
+    """
+    _check_net_subspace(net, subspace)
+    if not isinstance(net, TwoLayerReLU):
+        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
+    x0 = check_tensor("x0", x0, ndim=2, dtype=net.dtype, device=net.device, last_dim=net.d)
+    if x0.shape[0] != net.ensemble:
+        raise ValueError(f"x0 must have one row per ensemble member ({net.ensemble}), got shape {tuple(x0.shape)}")
+    g = orthogonal_gradient(net, x0[:, None, :], subspace)[:, 0, :]  # (E, ℓ)
+    k = net.active(x0[:, None, :])[:, 0, :].sum(dim=-1)  # (E,)
+    reached = np.ones(net.ensemble, dtype=bool) if reached is None else np.asarray(reached, dtype=bool)
+    if reached.shape != (net.ensemble,):
+        raise ValueError(f"reached must have shape ({net.ensemble},), got {reached.shape}")
+    return GradientSample(
+        sq_norm=(g.double() ** 2).sum(dim=-1).cpu().numpy(),
+        k=k.cpu().numpy().astype(np.int64),
+        d=net.d,
+        ell=subspace.ell,
+        m=net.m,
+        beta=net.beta,
+        reached=reached,
+    )
+
+
+def gradient_law_experiment(
+    d: int,
+    ell: int,
+    m: int,
+    *,
+    ensemble: int,
+    n: int = 20,
+    init_scale="standard",
+    subspace: str = "random",
+    optimizer: str = "gd",
+    lr: float = 0.5,
+    max_steps: int = 2000,
+    weight_decay: float = 0.0,
+    train_second_layer: bool = False,
+    labels: str = "random",
+    seed: int = 0,
+) -> GradientSample:
+    """Train an ensemble on data in P and measure ‖Π∇N(x0)‖ at one fresh held-out x0 ∈ P per member.
+
+    All members share the training set (n points on the sphere of radius √d in P)
+    and differ by their initialisation; member e is evaluated at its own held-out
+    point. Given the data, the E values are independent, and under Theorem A each
+    ``statistic`` is exactly χ²_ℓ.
+
+    Parameters
+    ----------
+    d, ell, m : int
+        Ambient dimension, dim P⊥, width.
+    ensemble : int
+        Number E of independent networks (= number of independent values).
+    n : int
+        Training points.
+    init_scale : {"standard", "small"} or float
+        β (see :class:`advsub.TwoLayerReLU`).
+    subspace : {"random", "axis"}
+        A Haar-random P or P = span(e_1..e_{d−ℓ}).
+    optimizer, lr, max_steps, weight_decay, train_second_layer
+        Passed to :func:`advsub.train`.
+    labels : {"random", "linear"}
+        Passed to :func:`advsub.make_dataset`.
+    seed : int
+        One seed for everything (subspace, data, initialisation, minibatches, held-out points).
+
+    Returns
+    -------
+    GradientSample
+    """
+    seed = check_int("seed", seed, low=0)
+    subspace = check_choice("subspace", subspace, {"random", "axis"})
+    s_sub, s_data, s_net, s_train, s_test = (int(s) for s in np.random.SeedSequence(seed).generate_state(5) >> 1)
+    P = Subspace.random(d, ell, seed=s_sub) if subspace == "random" else Subspace.axis_aligned(d, ell)
+    X, y = make_dataset(P, n, seed=s_data, labels=labels)
+    net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=s_net)
+    history = train(
+        net, X, y, optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay,
+        train_second_layer=train_second_layer, progress=False, seed=s_train,
+    )
+    x0, _ = make_dataset(P, ensemble, seed=s_test)
+    return orthogonal_gradient_sample(net, P, x0, reached=history.reached.cpu().numpy())
+
+
+def invariance_deviation(net: TwoLayerReLU, subspace: Subspace, factor=None) -> float:
+    """max over members, neurons and P⊥ coordinates of |Cᵀw_i(t) − f_e Cᵀw_i(0)|.
+
+    The invariance lemma predicts 0 (up to rounding) with ``factor`` f_e = 1 for
+    GD, SGD and momentum, and f_e = (1 − ηλ)^{t_e} with weight decay
+    (:func:`advsub.theory.weight_decay_factor` of each member's step count).
+
+    Parameters
+    ----------
+    net : TwoLayerReLU
+    subspace : Subspace
+    factor : float or array-like of shape (E,), optional
+        The predicted shrinkage of Π w per member (1 by default).
+    """
+    _check_net_subspace(net, subspace)
+    if not isinstance(net, TwoLayerReLU):
+        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
+    f = torch.ones(net.ensemble, dtype=torch.float64) if factor is None else torch.as_tensor(np.asarray(factor, dtype=np.float64))
+    if f.ndim == 0:
+        f = f.expand(net.ensemble)
+    if f.shape != (net.ensemble,):
+        raise ValueError(f"factor must be a scalar or have shape ({net.ensemble},), got shape {tuple(f.shape)}")
+    C = subspace.orth_basis.to(net.device, torch.float64)
+    now = net.W.double() @ C  # (E, m, ℓ)
+    then = net.W0.double() @ C
+    return float((now - f.to(net.device)[:, None, None] * then).abs().max())
+
+
+def expected_orthogonal_gradient_norm(k, ell: int, m: int, beta: float):
+    """E‖Π∇N(x0)‖ given k: β·√(k/m)·√2·Γ((ℓ+1)/2)/Γ(ℓ/2), the mean of the square root of
+    :func:`advsub.theory.orthogonal_gradient_law` (a χ_ℓ mean). ``k`` may be an array; shape is kept.
+    """
+    ell = check_int("ell", ell, low=1)
+    m = check_int("m", m, low=1)
+    beta = check_float("beta", beta, low=0.0, low_inclusive=False)
+    k = np.asarray(k, dtype=float)
+    if np.any(k < 0) or np.any(k > m):
+        raise ValueError(f"k must lie in 0..m={m}, got values from {k.min()} to {k.max()}")
+    chi_mean = math.sqrt(2.0) * math.exp(special.gammaln((ell + 1) / 2) - special.gammaln(ell / 2))
+    out = beta * np.sqrt(k / m) * chi_mean
+    return float(out) if out.ndim == 0 else out
