@@ -20,6 +20,9 @@ __all__ = [
     "check_labels",
     "check_points_in_subspace",
     "check_net_points",
+    "check_seed",
+    "check_dtype_device",
+    "check_real_array",
 ]
 
 
@@ -38,6 +41,36 @@ def check_int(name: str, value, *, low: int | None = None, high: int | None = No
     if high is not None and value > high:
         raise ValueError(f"{name} must be <= {high}, got {name}={value}")
     return value
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """A seed for ``torch.Generator.manual_seed``: an int in [0, 2**64 − 1]."""
+    return check_int(name, value, low=0, high=2**64 - 1)
+
+
+def check_dtype_device(dtype, device) -> torch.device:
+    """``dtype`` must be torch.float32 or torch.float64 and ``device`` a usable torch device; returns the device."""
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got dtype={_short(dtype)}")
+    try:
+        device = torch.device(device)
+        torch.empty(0, device=device)  # e.g. 'cuda' on a CPU-only build fails here
+    except (RuntimeError, TypeError, AssertionError) as exc:
+        raise ValueError(f"device must name an available torch device, got device={_short(device)}") from exc
+    return device
+
+
+def check_real_array(name: str, value) -> np.ndarray:
+    """A scalar or array of finite real numbers (NumPy, list or CPU tensor) as a float64 NumPy array."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got {_short(value)} of dtype {arr.dtype}")
+    arr = arr.astype(float)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite entries, got {name}={_short(value)}")
+    return arr
 
 
 def check_float(
@@ -95,6 +128,8 @@ def check_tensor(
             raise TypeError(f"{name} must have dtype {dtype}, got {name}.dtype={x.dtype}")
         if device is not None and x.device != torch.device(device):
             raise ValueError(f"{name} must be on device {torch.device(device)}, got {name}.device={x.device}")
+        if x.device.type == "meta":
+            raise ValueError(f"{name} is on the 'meta' device and holds no data, got {name}.device={x.device}")
     elif allow_numpy and isinstance(x, (np.ndarray, list, tuple)):
         arr = np.asarray(x)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)) or np.issubdtype(arr.dtype, np.complexfloating):

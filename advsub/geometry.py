@@ -10,13 +10,13 @@ import math
 
 import torch
 
-from ._validation import check_choice, check_float, check_int, check_tensor
+from ._validation import check_choice, check_dtype_device, check_float, check_int, check_seed, check_tensor
 
 __all__ = ["Subspace", "make_dataset"]
 
 
 def _generator(seed: int) -> torch.Generator:
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed(seed)
     return torch.Generator(device="cpu").manual_seed(seed)
 
 
@@ -149,6 +149,7 @@ def make_dataset(
     n = check_int("n", n, low=1)
     labels = check_choice("labels", labels, {"random", "linear"})
     radius = math.sqrt(subspace.d) if norm is None else check_float("norm", norm, low=0.0, low_inclusive=False)
+    device = check_dtype_device(dtype, device)
     g = _generator(seed)
     k = subspace.d - subspace.ell
     z = torch.randn(n, k, generator=g, dtype=torch.float64)

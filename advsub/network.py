@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from ._validation import check_float, check_int, check_net_points
+from ._validation import check_dtype_device, check_float, check_int, check_net_points, check_seed
 
 __all__ = ["EnsembleNet", "TwoLayerReLU", "init_beta"]
 
@@ -115,14 +115,9 @@ class TwoLayerReLU(EnsembleNet):
         self.d = check_int("d", d, low=1)
         self.m = check_int("m", m, low=1)
         self.ensemble = check_int("ensemble", ensemble, low=1)
-        seed = check_int("seed", seed, low=0)
+        seed = check_seed(seed)
         self.beta = init_beta(init_scale, self.d)
-        if dtype not in (torch.float32, torch.float64):
-            raise TypeError(f"dtype must be torch.float32 or torch.float64, got dtype={dtype}")
-        try:
-            self.device = torch.device(device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device must name a torch device, got device={device!r}") from exc
+        self.device = check_dtype_device(dtype, device)
         self.dtype = dtype
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be True or False, got bias={bias!r}")

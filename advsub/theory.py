@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from ._validation import check_float, check_int
+from ._validation import check_float, check_int, check_real_array
 
 __all__ = [
     "gradient_lower_bound",
@@ -93,12 +93,12 @@ def predicted_universal_size(output, k, m: int, d: int, ell: int):
     m = check_int("m", m, low=1)
     d = check_int("d", d, low=2)
     ell = check_int("ell", ell, low=1, high=d - 1)
-    out = np.abs(np.asarray(output, dtype=float))
-    k = np.asarray(k, dtype=float)
+    out = np.abs(check_real_array("output", output))
+    k = check_real_array("k", k)
     if np.any(k < 0) or np.any(k > m):
         raise ValueError(f"k must lie in 0..m={m}, got values from {k.min()} to {k.max()}")
-    with np.errstate(divide="ignore"):
-        size = out * (m / k) * math.sqrt(d / ell)
+    # k = 0 (no active neuron, so N(x0) = 0 too) gives inf, not 0·inf = nan.
+    size = np.where(k > 0, out * m / np.where(k > 0, k, 1.0), np.inf) * math.sqrt(d / ell)
     return float(size) if size.ndim == 0 else size
 
 
@@ -108,10 +108,10 @@ def weight_decay_factor(lr: float, weight_decay: float, t):
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
     if lr * weight_decay >= 1:
         raise ValueError(f"lr * weight_decay must be < 1, got lr={lr}, weight_decay={weight_decay}")
-    t = np.asarray(t)
+    t = check_real_array("t", t)
     if np.any(t < 0):
         raise ValueError(f"t must be >= 0, got t={t}")
-    out = (1.0 - lr * weight_decay) ** t.astype(float)
+    out = (1.0 - lr * weight_decay) ** t
     return float(out) if out.ndim == 0 else out
 
 
