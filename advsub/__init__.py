@@ -18,6 +18,11 @@ from .attacks import (
 from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU, init_beta
 from .training import TrainingHistory, logistic_loss, train
+from .deep import DeepReLU, train_deep
+from .manifolds import Manifold, make_manifold_dataset
+from .digits import digits_dataset
+from . import beyond
+from .crosscheck import library_attack
 from .measure import (
     GradientSample,
     expected_orthogonal_gradient_norm,
@@ -50,4 +55,11 @@ __all__ = [
     "gradient_law_experiment",
     "invariance_deviation",
     "expected_orthogonal_gradient_norm",
+    "DeepReLU",
+    "train_deep",
+    "Manifold",
+    "make_manifold_dataset",
+    "digits_dataset",
+    "beyond",
+    "library_attack",
 ]

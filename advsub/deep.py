@@ -1,0 +1,313 @@
+"""Deeper ReLU networks: an ensemble of fully connected ReLU networks of any depth, and their training.
+
+N(x) = uᵀ σ(W_L ⋯ σ(W_2 σ(W_1 x))),  σ = ReLU, hidden widths m_1, …, m_L.
+
+The first layer follows the two-layer convention (entries N(0, β²), β = 1/√d for
+``"standard"``, 1/d for ``"small"``); the deeper hidden layers use He's N(0, 2/m_{l−1}),
+which keeps the pre-activations of order one at every depth; u is ±1/√m_L and kept
+fixed unless asked. With ``widths=[m]`` and the same seed, :class:`DeepReLU` draws the
+same weights as :class:`~advsub.network.TwoLayerReLU`, and :func:`train_deep` makes the
+same steps as :func:`~advsub.training.train` (up to rounding).
+
+Why the invariance lemma survives depth: ∂N(x_j)/∂W_1 = δ_1(x_j) x_jᵀ, with δ_1 the
+back-propagated signal at the first hidden layer, so every first-layer update is a
+combination of training points and Π W_1 (rows projected on P⊥) never moves under
+(S)GD or momentum. The orthogonal gradient is Π∇N(x0) = (ΠW_1(0))ᵀ δ_1(x0).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from ._validation import check_choice, check_float, check_int, check_labels, check_tensor
+from .network import EnsembleNet, init_beta
+from .training import OPTIMIZERS, TrainingHistory, logistic_loss
+
+__all__ = ["DeepReLU", "train_deep"]
+
+
+class DeepReLU(EnsembleNet):
+    """E independent ReLU networks R^d → R with hidden widths ``widths``, stored as batched tensors.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension.
+    widths : sequence of int
+        Hidden widths [m_1, …, m_L]; ``[m]`` is the two-layer network, ``[m, m]`` has depth 3.
+    ensemble : int
+        Number E of independent networks.
+    init_scale : {"standard", "small"} or float
+        First-layer entries are N(0, β²) with β = 1/√d, 1/d or the float given.
+    seed : int
+        Same seed → bit-identical weights (and, for ``widths=[m]``, the weights of
+        ``TwoLayerReLU(d, m, seed=seed)``).
+    dtype, device
+        float64 on the CPU by default.
+
+    Attributes
+    ----------
+    weights : list of torch.Tensor
+        ``weights[0]`` is W_1 (E, m_1, d); ``weights[l]`` is W_{l+1} (E, m_{l+1}, m_l).
+    weights0 : list of torch.Tensor
+        Copies of the initial weights.
+    u : torch.Tensor, shape (E, m_L)
+        Output weights, ±1/√m_L at initialisation.
+    W, W0 : torch.Tensor, shape (E, m_1, d)
+        The first layer now and at initialisation (aliases of ``weights[0]``, ``weights0[0]``).
+    beta : float
+        The first-layer initialisation scale β.
+    """
+
+    def __init__(
+        self,
+        d: int,
+        widths,
+        *,
+        ensemble: int = 1,
+        init_scale="standard",
+        seed: int,
+        dtype: torch.dtype = torch.float64,
+        device="cpu",
+    ):
+        self.d = check_int("d", d, low=1)
+        if isinstance(widths, (int, str)) or not hasattr(widths, "__len__") or len(widths) == 0:
+            raise TypeError(f"widths must be a non-empty sequence of hidden widths such as [m, m], got widths={widths!r}")
+        self.widths = [check_int(f"widths[{i}]", w, low=1) for i, w in enumerate(widths)]
+        self.ensemble = check_int("ensemble", ensemble, low=1)
+        seed = check_int("seed", seed, low=0)
+        self.beta = init_beta(init_scale, self.d)
+        if dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"dtype must be torch.float32 or torch.float64, got dtype={dtype}")
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must name a torch device, got device={device!r}") from exc
+        self.dtype = dtype
+        E = self.ensemble
+        # Same draw order as TwoLayerReLU (W_1, then the output signs), deeper layers last.
+        g = torch.Generator(device="cpu").manual_seed(seed)
+        W1 = self.beta * torch.randn(E, self.widths[0], self.d, generator=g, dtype=torch.float64)
+        signs = torch.randint(0, 2, (E, self.widths[-1]), generator=g).to(torch.float64) * 2 - 1
+        layers = [W1]
+        for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:]):
+            layers.append(math.sqrt(2.0 / fan_in) * torch.randn(E, fan_out, fan_in, generator=g, dtype=torch.float64))
+        self.weights = [w.to(self.device, dtype) for w in layers]
+        self.u = (signs / math.sqrt(self.widths[-1])).to(self.device, dtype)
+        self.weights0 = [w.clone() for w in self.weights]
+
+    # --- aliases shared with TwoLayerReLU ---------------------------------
+    @property
+    def W(self) -> torch.Tensor:
+        return self.weights[0]
+
+    @property
+    def W0(self) -> torch.Tensor:
+        return self.weights0[0]
+
+    @property
+    def depth(self) -> int:
+        """Number of weight layers, L + 1 (2 for a two-layer network)."""
+        return len(self.widths) + 1
+
+    # --- the maps ----------------------------------------------------------
+    def _preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Pre-activations of every hidden layer, [(E, n, m_1), …, (E, n, m_L)]."""
+        eq = "emd,nd->enm" if x.ndim == 2 else "emd,end->enm"
+        pres = [torch.einsum(eq, self.weights[0], x)]
+        for W in self.weights[1:]:
+            pres.append(torch.einsum("eij,enj->eni", W, torch.relu(pres[-1])))
+        return pres
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("enm,em->en", torch.relu(self._preactivations(x)[-1]), self.u)
+
+    def _signals(self, pres: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Back-propagated signals δ_l = ∂N/∂(pre-activation of layer l), same shapes as ``pres``."""
+        delta = (pres[-1] > 0).to(self.dtype) * self.u[:, None, :]
+        deltas = [delta]
+        for W, pre in zip(reversed(self.weights[1:]), reversed(pres[:-1])):
+            delta = torch.einsum("eni,eij->enj", delta, W) * (pre > 0).to(self.dtype)
+            deltas.append(delta)
+        return deltas[::-1]
+
+    def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:
+        delta1 = self._signals(self._preactivations(x))[0]
+        return torch.einsum("enm,emd->end", delta1, self.weights[0])
+
+    def preactivation(self, x) -> list[torch.Tensor]:
+        """Pre-activations of every hidden layer for every member and point: [(E, n, m_l)]."""
+        return self._preactivations(self._check_x(x))
+
+    def active(self, x) -> list[torch.Tensor]:
+        """Which neurons are active, layer by layer: [bool (E, n, m_l)]."""
+        return [p > 0 for p in self._preactivations(self._check_x(x))]
+
+    def input_gradient(self, x) -> torch.Tensor:
+        """∇ₓN(x) = W_1ᵀ δ_1(x) in closed form (back-propagation, σ'(0) = 0): (E, n, d)."""
+        return self._input_gradient(self._check_x(x))
+
+    # --- utilities ------------------------------------------------------------
+    def clone(self) -> "DeepReLU":
+        """A deep copy (weights, initial weights, settings)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.widths = list(self.widths)
+        new.weights = [w.clone() for w in self.weights]
+        new.weights0 = [w.clone() for w in self.weights0]
+        new.u = self.u.clone()
+        return new
+
+    def member(self, e: int) -> "DeepReLU":
+        """Member e as an ensemble of one (a copy)."""
+        e = check_int("e", e, low=0, high=self.ensemble - 1)
+        new = self.clone()
+        new.ensemble = 1
+        new.weights = [w[e : e + 1].clone() for w in self.weights]
+        new.weights0 = [w[e : e + 1].clone() for w in self.weights0]
+        new.u = self.u[e : e + 1].clone()
+        return new
+
+    def __repr__(self) -> str:
+        return (
+            f"DeepReLU(d={self.d}, widths={self.widths}, ensemble={self.ensemble}, beta={self.beta:.4g}, "
+            f"dtype={self.dtype}, device={self.device})"
+        )
+
+
+def train_deep(
+    net: DeepReLU,
+    X,
+    y,
+    *,
+    optimizer: str = "gd",
+    lr: float,
+    weight_decay: float = 0.0,
+    target_margin: float = 0.3,
+    max_steps: int,
+    batch_size: int | None = None,
+    train_second_layer: bool = False,
+    momentum: float = 0.9,
+    progress: bool = True,
+    seed: int | None = None,
+) -> TrainingHistory:
+    """Train every member of a :class:`DeepReLU` in place, exactly as :func:`advsub.train` trains a two-layer net.
+
+    Gradients by autograd, batched over the ensemble (the loss summed over members, so
+    each member gets its own gradient); the same optimizers, the same decoupled weight
+    decay w ← (1 − ηλ) w on every trained layer, the same stopping rule (a member stops
+    once min_j y_j N(x_j) ≥ ``target_margin``) and the same :class:`TrainingHistory`.
+    All hidden layers W_1, …, W_L are trained; ``train_second_layer=True`` also trains
+    the output weights u. See :func:`advsub.train` for the parameters.
+    """
+    if not isinstance(net, DeepReLU):
+        raise TypeError(f"net must be a DeepReLU, got {type(net).__name__}")
+    optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
+    lr = check_float("lr", lr, low=0.0, low_inclusive=False)
+    weight_decay = check_float("weight_decay", weight_decay, low=0.0)
+    if lr * weight_decay >= 1:
+        raise ValueError(f"lr * weight_decay must be < 1 (else w ← (1 − ηλ) w flips or zeroes w), got lr={lr}, weight_decay={weight_decay}")
+    target_margin = check_float("target_margin", target_margin, low=0.0, low_inclusive=False)
+    max_steps = check_int("max_steps", max_steps, low=1)
+    momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_inclusive=False)
+    X = check_tensor("X", X, ndim=2, dtype=net.dtype, device=net.device, last_dim=net.d)
+    n = X.shape[0]
+    if n < 1:
+        raise ValueError(f"X must have at least one row, got shape {tuple(X.shape)}")
+    y = check_labels("y", y, n, dtype=net.dtype, device=net.device)
+    if batch_size is not None:
+        batch_size = check_int("batch_size", batch_size, low=1, high=n)
+    elif optimizer == "sgd":
+        batch_size = min(32, n)
+    if optimizer != "sgd" and batch_size is not None and batch_size != n:
+        raise ValueError(f"batch_size is only used by optimizer='sgd', got batch_size={batch_size} with optimizer={optimizer!r}")
+    if not isinstance(train_second_layer, bool):
+        raise TypeError(f"train_second_layer must be True or False, got {train_second_layer!r}")
+    gen = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, low=0) if seed is not None else 0)
+
+    E, L = net.ensemble, len(net.weights)
+    n_params = L + (1 if train_second_layer else 0)
+
+    def params():
+        return net.weights + ([net.u] if train_second_layer else [])
+
+    def set_param(k, value):
+        if k < L:
+            net.weights[k] = value
+        else:
+            net.u = value
+
+    state = [torch.zeros_like(p) for p in params()]  # momentum buffer / Adam first moment
+    state2 = [torch.zeros_like(p) for p in params()]  # Adam second moment
+    running = torch.ones(E, dtype=torch.bool, device=net.device)
+    steps = torch.zeros(E, dtype=torch.int64, device=net.device)
+    losses, margins = [], []
+
+    def evaluate():
+        with torch.no_grad():
+            out = net._forward(X)
+        return logistic_loss(out, y), (y * out).min(dim=1).values
+
+    def gradients(idx):
+        leaves = [p.detach().requires_grad_(True) for p in params()]
+        saved_w, saved_u = net.weights, net.u
+        net.weights = leaves[:L]
+        if train_second_layer:
+            net.u = leaves[L]
+        try:
+            if idx is None:
+                out, yb = net._forward(X), y
+            else:
+                out, yb = net._forward(X[idx]), y[idx]
+            loss = logistic_loss(out, yb).sum()  # member losses are independent: sum → per-member gradients
+            grads = torch.autograd.grad(loss, leaves)
+        finally:
+            net.weights, net.u = saved_w, saved_u
+        return grads
+
+    bar = tqdm(total=max_steps, disable=not progress, desc=f"train_deep[{optimizer}]", leave=False)
+    for t in range(max_steps):
+        loss, margin = evaluate()
+        losses.append(loss)
+        margins.append(margin)
+        running &= margin < target_margin
+        if not bool(running.any()):
+            break
+        idx = None
+        if optimizer == "sgd" and batch_size < n:
+            idx = torch.rand(E, n, generator=gen, dtype=torch.float64).argsort(dim=1)[:, :batch_size].to(net.device)
+        grads = gradients(idx)
+        mask = running.to(net.dtype)
+        for k in range(n_params):
+            p, gk = params()[k], grads[k]
+            shape = (E,) + (1,) * (p.ndim - 1)
+            mk = mask.view(shape)
+            if optimizer in ("gd", "sgd"):
+                step = gk
+            elif optimizer == "momentum":
+                state[k] = torch.where(mk.bool(), momentum * state[k] + gk, state[k])
+                step = state[k]
+            else:  # adam, bias-corrected per member by its own step count
+                state[k] = torch.where(mk.bool(), 0.9 * state[k] + 0.1 * gk, state[k])
+                state2[k] = torch.where(mk.bool(), 0.999 * state2[k] + 0.001 * gk * gk, state2[k])
+                tt = (steps + 1).to(net.dtype).view(shape)
+                step = (state[k] / (1 - 0.9**tt)) / ((state2[k] / (1 - 0.999**tt)).sqrt() + 1e-8)
+            set_param(k, (1 - lr * weight_decay * mk) * p - lr * mk * step)
+        steps += running.to(torch.int64)
+        bar.update(1)
+        if t % 50 == 0:
+            bar.set_postfix(running=int(running.sum()), min_margin=f"{float(margin.min()):.3f}")
+    bar.close()
+    final_loss, final_margin = evaluate()
+    return TrainingHistory(
+        loss=torch.stack(losses),
+        margin=torch.stack(margins),
+        steps=steps,
+        reached=final_margin >= target_margin,
+        final_loss=final_loss,
+        final_margin=final_margin,
+        target_margin=target_margin,
+        optimizer=optimizer,
+    )
