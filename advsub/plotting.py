@@ -1,6 +1,8 @@
 """Plotting helpers: each draws one figure of the book onto a matplotlib Axes."""
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -103,7 +105,7 @@ def plot_lower_bound_success(ells, successes, trials, ax):
     ax.errorbar(ells, rate, yerr=3 * se, fmt="o", color="C3", capsize=3, label=r"measured ($\pm 3$ s.e.)")
     ax.set_xscale("log")
     ax.set_xlabel(r"$\ell = \dim P^\perp$")
-    ax.set_ylabel(r"fraction of networks with $\|\Pi\nabla N\| \geq \sqrt{k\ell\beta^2/(2m)}$")
+    ax.set_ylabel(r"fraction with $\|\Pi\nabla N\| \geq \sqrt{k\ell\beta^2/(2m)}$")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize="small", loc="lower right")
     return ax
@@ -130,6 +132,22 @@ def plot_gradient_sweep(values, mean, sem, expected, ax, *, xlabel: str, rms=Non
     ax.errorbar(values, mean, yerr=3 * np.asarray(sem, float), fmt="o", color="C3", capsize=3, label=r"measured ($\pm 3$ s.e.)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # Ticks at the swept values, plain numbers; a y-range of at least a factor 4 so that a flat
+    # curve looks flat on log axes.
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    ax.set_xticks(values)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ys = np.concatenate([np.asarray(mean, float), np.asarray(expected, float)])
+    lo, hi = ys.min() / 1.3, ys.max() * 1.3
+    if hi / lo < 4:
+        mid = math.sqrt(lo * hi)
+        lo, hi = mid / 2, mid * 2
+    ax.set_ylim(lo, hi)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.set_yticks([t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10) if lo <= t <= hi])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(r"mean $\|\Pi\nabla_x N(x_0)\|$")
     ax.legend(fontsize="small")
