@@ -1,9 +1,13 @@
 """Training: first-order methods on the logistic loss, all ensemble members at once.
 
-The loss of member e is the mean logistic loss
+The loss of member e is the mean logistic loss::
+
     L_e = (1/n) Σ_j log(1 + exp(−y_j N_e(x_j))),
-and its gradients are computed in closed form (no autograd):
+
+and its gradients are computed in closed form (no autograd)::
+
     ∂L/∂w_i = (1/n) Σ_j g_j u_i 1[w_i·x_j + b_i > 0] x_j,   g_j = −y_j σ(−y_j N(x_j)),
+
 so every update of w_i is a combination of training points — the engine of the
 invariance lemma. Weight decay λ is applied as w ← (1 − ηλ) w before the step
 (decoupled), which for GD and SGD is exactly the gradient of (λ/2)‖w‖² and keeps
@@ -22,9 +26,11 @@ from tqdm.auto import tqdm
 from ._validation import check_choice, check_float, check_int, check_labels, check_tensor
 from .network import TwoLayerReLU
 
-__all__ = ["train", "TrainingHistory", "logistic_loss"]
+__all__ = ["train", "TrainingHistory", "logistic_loss", "data_coordinates"]
 
 OPTIMIZERS = {"gd", "sgd", "momentum", "adam"}
+REDUCED_OPTIMIZERS = {"gd", "sgd", "momentum"}  # updates are combinations of the training points
+DEFAULT_MEMORY_BUDGET = 4 * 2**30  # bytes of working memory per call of train
 
 
 @dataclass
@@ -99,6 +105,276 @@ def _loss_gradients(net, X, y, idx, train_second_layer):
     return grads
 
 
+# --- the reduced (exact, fast) path ---------------------------------------------------------
+#
+# For GD, SGD and momentum (with decoupled weight decay, biases, a trained second layer)
+# every update of w_i is a combination of the training points, so after any number of steps
+#     w_i(t) = C(t) w_i(0) + Σ_j α_ij(t) x_j,      C(t) = (1 − ηλ)^t,
+# exactly, whatever the data. The pre-activations at the training points then evolve as
+#     pre(t+1) = (1 − ηλ) pre(t) − η (K A(t) + δb(t)),      K = X Xᵀ  (n × n),
+# where A_ji = ∂L/∂(w_i·x_j) is the step direction in coefficient form. Nothing of size d is
+# touched inside the loop: the cost per step is 2·n·m·n flops per member with the Gram
+# matrix, or 4·n·m·r with a factor K = Z Zᵀ of rank r = dim span(x_1..x_n) ≤ min(n, d − ℓ)
+# (the data's own coordinates), whichever is cheaper. W is mapped back to R^d once at the end.
+
+
+def _low_rank_factor(K: torch.Tensor, rtol: float = 1e-13):
+    """Z (p, r) with K = Z Zᵀ to 1e-12 relative (pivoted Cholesky), or None if K has full rank."""
+    from scipy.linalg import lapack
+
+    K64 = K.detach().to("cpu", torch.float64).numpy()
+    p = K64.shape[0]
+    scale = float(K64.diagonal().max()) if p else 0.0
+    if scale <= 0:
+        return None
+    c, piv, rank, info = lapack.dpstrf(K64, lower=1, tol=rtol * scale)
+    if info < 0 or rank >= p:
+        return None
+    import numpy as np
+
+    Z = np.zeros((p, rank))
+    Z[piv - 1] = np.tril(c)[:, :rank]
+    Zt = torch.from_numpy(Z)
+    K64t = torch.from_numpy(K64)
+    if float(torch.linalg.matrix_norm(K64t - Zt @ Zt.T)) > 1e-12 * float(torch.linalg.matrix_norm(K64t)):
+        return None
+    return Zt
+
+
+def data_coordinates(X: torch.Tensor):
+    """The cheapest exact coordinates of the training points for the reduced path.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (n, d)
+
+    Returns
+    -------
+    mode : {"gram", "coords"}
+    K : torch.Tensor
+        ``"gram"``: the Gram matrix X Xᵀ, shape (n, n). ``"coords"``: Z, shape (n, r), with
+        Z Zᵀ = X Xᵀ to 1e-12 relative and r = rank(X) < n/2 (the data's own r coordinates;
+        r ≤ d − ℓ for data in P).
+    rank : int
+        n for ``"gram"``, r for ``"coords"``.
+
+    The choice minimises the per-step cost: 2n² (Gram) against 4nr (coordinates) flops per
+    neuron, so coordinates are used when 2r < n.
+    """
+    n, d = X.shape
+    X64 = X.to(torch.float64)
+    Z = None
+    if n <= d:
+        G64 = X64 @ X64.T
+        Z = _low_rank_factor(G64) if n >= 4 else None
+    else:  # fewer coordinates than points: factor the d × d matrix Xᵀ X instead
+        F = _low_rank_factor(X64.T @ X64)
+        if F is None:
+            Z = X64  # full rank d < n: the canonical coordinates are exact
+        else:
+            Q = torch.linalg.qr(F.to(X.device))[0]  # (d, r) orthonormal basis of the row space
+            Zq = X64 @ Q
+            if float((X64 - Zq @ Q.T).norm()) <= 1e-12 * float(X64.norm()):
+                Z = Zq
+        G64 = None
+    if Z is not None and 2 * Z.shape[1] < n:
+        return "coords", Z.to(X.device, X.dtype).contiguous(), int(Z.shape[1])
+    if G64 is None:
+        G64 = X64 @ X64.T
+    return "gram", G64.to(X.dtype), n
+
+
+def _bytes_per_member(path, n, m, d, batch, optimizer, itemsize):
+    """Working memory of one member inside the training loop (the net's own tensors excluded)."""
+    if path == "reduced":
+        words = 9 * n * m + 2 * m * d + (n * m if optimizer == "momentum" else 0)
+    else:
+        words = 5 * n * m + 4 * m * d + (batch or 0) * d + (2 * m * d if optimizer in ("momentum", "adam") else 0)
+    return words * itemsize
+
+
+def _sub_net(net, lo, hi):
+    """Members lo..hi−1 of ``net`` as a TwoLayerReLU sharing nothing with it."""
+    new = object.__new__(type(net))
+    new.__dict__.update(net.__dict__)
+    new.ensemble = hi - lo
+    for name in ("W", "u", "W0", "b"):
+        t = getattr(net, name)
+        setattr(new, name, None if t is None else t[lo:hi].clone())
+    return new
+
+
+def _run_full(net, X, y, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size,
+              train_second_layer, momentum, draw, bar):
+    """The full-space loop on ``net`` (any optimizer): returns (losses, margins, steps)."""
+    names = ["W"] + (["b"] if net.b is not None else []) + (["u"] if train_second_layer else [])
+    state = {k: torch.zeros_like(getattr(net, k)) for k in names}  # momentum buffer / Adam first moment
+    state2 = {k: torch.zeros_like(getattr(net, k)) for k in names} if optimizer == "adam" else {}
+    E, n = net.ensemble, X.shape[0]
+    running = torch.ones(E, dtype=torch.bool, device=net.device)
+    steps = torch.zeros(E, dtype=torch.int64, device=net.device)
+    losses, margins = [], []
+    for t in range(max_steps):
+        out = net._forward(X)
+        loss, margin = logistic_loss(out, y), (y * out).min(dim=1).values
+        losses.append(loss)
+        margins.append(margin)
+        running &= margin < target_margin
+        if not bool(running.any()):
+            break
+        idx = draw() if (optimizer == "sgd" and batch_size < n) else None
+        grads = _loss_gradients(net, X, y, idx, train_second_layer)
+        mask = running.to(net.dtype)
+        for k in names:
+            p, gk = getattr(net, k), grads[k]
+            shape = (E,) + (1,) * (p.ndim - 1)
+            mk = mask.view(shape)
+            if optimizer in ("gd", "sgd"):
+                step = gk
+            elif optimizer == "momentum":
+                state[k] = torch.where(mk.bool(), momentum * state[k] + gk, state[k])
+                step = state[k]
+            else:  # adam, bias-corrected per member by its own step count
+                state[k] = torch.where(mk.bool(), 0.9 * state[k] + 0.1 * gk, state[k])
+                state2[k] = torch.where(mk.bool(), 0.999 * state2[k] + 0.001 * gk * gk, state2[k])
+                tt = (steps + 1).to(net.dtype).view(shape)
+                mhat = state[k] / (1 - 0.9**tt)
+                vhat = state2[k] / (1 - 0.999**tt)
+                step = mhat / (vhat.sqrt() + 1e-8)
+            decay = 1 - lr * weight_decay * mk
+            setattr(net, k, decay * p - lr * mk * step)
+        steps += running.to(torch.int64)
+        bar.update(1)
+        if t % 50 == 0:
+            bar.set_postfix(running=int(running.sum()), min_margin=f"{float(margin.min()):.3f}")
+    out = net._forward(X)
+    return losses, margins, steps, logistic_loss(out, y), (y * out).min(dim=1).values
+
+
+def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size,
+                 train_second_layer, momentum, draw, bar):
+    """The reduced loop (gd, sgd, momentum) on ``net``: same contract as :func:`_run_full`."""
+    mode, K, _ = coords
+    E, m, d = net.W.shape
+    n = X.shape[0]
+    dev, dt = net.device, net.dtype
+    c = 1.0 - lr * weight_decay
+    W_start = net.W
+    pre = (X @ W_start.reshape(E * m, d).T).reshape(n, E, m)
+    if net.b is not None:
+        pre = pre + net.b
+    ids = torch.arange(E, device=dev)  # members still training
+    u, b = net.u.clone(), None if net.b is None else net.b.clone()
+    u_all, b_all = u.clone(), None if b is None else b.clone()
+    alpha = torch.zeros_like(pre)  # w_i = C·w_i(start) + Σ_j alpha[j, e, i] x_j
+    alpha_all = torch.zeros_like(pre)
+    C = torch.ones(E, dtype=dt, device=dev)
+    C_all = C.clone()
+    use_mom = optimizer == "momentum"
+    vA = torch.zeros_like(pre) if use_mom else None
+    vb = torch.zeros_like(u) if (use_mom and b is not None) else None
+    vu = torch.zeros_like(u) if (use_mom and train_second_layer) else None
+    last_loss = torch.zeros(E, dtype=dt, device=dev)
+    last_margin = torch.zeros(E, dtype=dt, device=dev)
+    steps = torch.zeros(E, dtype=torch.int64, device=dev)
+    stopped_at = torch.full((E,), -1, dtype=torch.int64, device=dev)
+    losses, margins = [], []
+    yc = y[:, None]
+    minibatch = optimizer == "sgd" and batch_size < n
+
+    def retire(sel):
+        """Write the state of the local members ``sel`` (bool) back and drop them."""
+        gi = ids[sel]
+        alpha_all[:, gi] = alpha[:, sel]
+        C_all[gi] = C[sel]
+        u_all[gi] = u[sel]
+        if b is not None:
+            b_all[gi] = b[sel]
+
+    for t in range(max_steps):
+        h = torch.relu(pre)
+        out = (h * u).sum(-1)  # (n, Ea)
+        yo = yc * out
+        loss = torch.nn.functional.softplus(-yo).mean(0)
+        margin = yo.min(0).values
+        last_loss[ids] = loss
+        last_margin[ids] = margin
+        losses.append(last_loss.clone())
+        margins.append(last_margin.clone())
+        stop = margin >= target_margin
+        if bool(stop.any()):
+            retire(stop)
+            stopped_at[ids[stop]] = t
+            keep = ~stop
+            ids = ids[keep]
+            if ids.numel() == 0:
+                break
+            pre, h, yo, alpha, C, u = pre[:, keep], h[:, keep], yo[:, keep], alpha[:, keep], C[keep], u[keep]
+            if b is not None:
+                b = b[keep]
+            if use_mom:
+                vA = vA[:, keep]
+                vb = None if vb is None else vb[keep]
+                vu = None if vu is None else vu[keep]
+        Ea = ids.numel()
+        if minibatch:
+            idx = draw()[ids]  # (Ea, batch)
+            sel = torch.zeros(Ea, n, dtype=dt, device=dev).scatter_(1, idx, 1.0).T
+            g = -yc * torch.sigmoid(-yo) / batch_size * sel
+        else:
+            g = -yc * torch.sigmoid(-yo) / n  # dL/dN(x_j), (n, Ea)
+        A = torch.where(pre > 0, g[:, :, None] * u, 0.0)  # ∂L/∂(w_i·x_j), (n, Ea, m)
+        db = A.sum(0) if b is not None else None
+        du = (g[:, :, None] * h).sum(0) if train_second_layer else None
+        if use_mom:
+            vA = momentum * vA + A
+            A = vA
+            if vb is not None:
+                vb = momentum * vb + db
+                db = vb
+            if vu is not None:
+                vu = momentum * vu + du
+                du = vu
+        flat = A.reshape(n, Ea * m)
+        KA = (K @ flat) if mode == "gram" else K @ (K.T @ flat)
+        KA = KA.reshape(n, Ea, m)
+        if db is not None:
+            KA = KA + db
+        if c != 1.0:
+            alpha = c * alpha - lr * A
+            pre = c * pre - lr * KA
+            C = C * c
+        else:
+            alpha = alpha - lr * A
+            pre = pre - lr * KA
+        if b is not None:
+            b = c * b - lr * db
+        if train_second_layer:
+            u = c * u - lr * du
+        steps[ids] += 1
+        bar.update(1)
+        if t % 50 == 0:
+            bar.set_postfix(running=Ea, min_margin=f"{float(margin.min()):.3f}")
+    if ids.numel():
+        retire(torch.ones(ids.numel(), dtype=torch.bool, device=dev))
+    # Back to R^d: W = C·W(start) + αᵀ X, one matrix product for the whole chunk.
+    net.W = C_all[:, None, None] * W_start + (alpha_all.reshape(n, E * m).T @ X).reshape(E, m, d)
+    net.u = u_all
+    net.b = b_all
+    # The members that stopped are frozen: report their loss and margin evaluated on the
+    # weights mapped back (the same state, computed directly), so that the history, the
+    # final values and a fresh forward pass agree exactly.
+    out = net._forward(X)
+    fl, fm = logistic_loss(out, y), (y * out).min(dim=1).values
+    if bool((stopped_at >= 0).any()):
+        for row in range(len(losses)):
+            late = (stopped_at >= 0) & (stopped_at <= row)
+            if bool(late.any()):
+                losses[row] = torch.where(late, fl, losses[row])
+                margins[row] = torch.where(late, fm, margins[row])
+    return losses, margins, steps, fl, fm
+
+
 def train(
     net: TwoLayerReLU,
     X,
@@ -114,6 +390,8 @@ def train(
     momentum: float = 0.9,
     progress: bool = True,
     seed: int | None = None,
+    reduced: bool | None = None,
+    memory_budget: float = DEFAULT_MEMORY_BUDGET,
 ) -> TrainingHistory:
     """Train every member of ``net`` in place on (X, y) until its margin reaches ``target_margin``.
 
@@ -140,6 +418,17 @@ def train(
         Show a tqdm progress bar.
     seed : int or None
         Seed of the minibatch draws (SGD).
+    reduced : bool or None
+        Train in the data's own coordinates (see :func:`data_coordinates`): exact for
+        "gd", "sgd" and "momentum" because every update of w_i is a combination of the
+        training points, and cheaper by a factor of about d / min(n/2, rank X) per
+        step. ``None`` (default) uses it whenever it is exact; ``True`` requires it
+        (``ValueError`` for "adam", whose coordinate-wise scaling breaks the invariance);
+        ``False`` forces the full-space loop. Both give the same weights and history to
+        rounding (≤ 1e-9 relative in float64).
+    memory_budget : float > 0
+        Bytes of working memory the loop may use (the network's own tensors excluded);
+        a larger ensemble is trained in consecutive chunks of members. Default 4 GiB.
 
     Returns
     -------
@@ -168,60 +457,61 @@ def train(
         raise ValueError(f"batch_size is only used by optimizer='sgd', got batch_size={batch_size} with optimizer={optimizer!r}")
     if not isinstance(train_second_layer, bool):
         raise TypeError(f"train_second_layer must be True or False, got {train_second_layer!r}")
-    gen = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, low=0) if seed is not None else 0)
+    seed = check_int("seed", seed, low=0, high=2**64 - 1) if seed is not None else 0
+    if reduced is not None and not isinstance(reduced, bool):
+        raise TypeError(f"reduced must be True, False or None, got {reduced!r}")
+    if reduced and optimizer not in REDUCED_OPTIMIZERS:
+        raise ValueError(
+            f"reduced=True needs an optimizer whose updates are combinations of the training points "
+            f"({sorted(REDUCED_OPTIMIZERS)}), got optimizer={optimizer!r}; use reduced=None or False"
+        )
+    memory_budget = check_float("memory_budget", memory_budget, low=0.0, low_inclusive=False)
+    use_reduced = optimizer in REDUCED_OPTIMIZERS if reduced is None else reduced
 
-    names = ["W"] + (["b"] if net.b is not None else []) + (["u"] if train_second_layer else [])
-    state = {k: torch.zeros_like(getattr(net, k)) for k in names}  # momentum buffer / Adam first moment
-    state2 = {k: torch.zeros_like(getattr(net, k)) for k in names}  # Adam second moment
-    E = net.ensemble
-    running = torch.ones(E, dtype=torch.bool, device=net.device)
-    steps = torch.zeros(E, dtype=torch.int64, device=net.device)
-    losses, margins = [], []
+    E, m, d = net.ensemble, net.m, net.d
+    path = "reduced" if use_reduced else "full"
+    itemsize = torch.finfo(net.dtype).bits // 8
+    per_member = _bytes_per_member(path, n, m, d, batch_size if optimizer == "sgd" else None, optimizer, itemsize)
+    chunk = max(1, min(E, int(memory_budget // per_member)))
+    bounds = [(lo, min(E, lo + chunk)) for lo in range(0, E, chunk)]
+    coords = data_coordinates(X) if use_reduced else None
 
-    def evaluate():
-        out = net._forward(X)
-        return logistic_loss(out, y), (y * out).min(dim=1).values
+    kw = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, target_margin=target_margin,
+              max_steps=max_steps, batch_size=batch_size, train_second_layer=train_second_layer, momentum=momentum)
+    bar = tqdm(total=max_steps * len(bounds), disable=not progress, desc=f"train[{optimizer}]", leave=False)
+    parts = []
+    for k, (lo, hi) in enumerate(bounds):
+        # Minibatches: one (E, n) block of draws per step from a generator seeded with
+        # ``seed``, the same whatever the chunking (each chunk replays it and keeps its rows).
+        gen = torch.Generator(device="cpu").manual_seed(seed)
 
-    bar = tqdm(total=max_steps, disable=not progress, desc=f"train[{optimizer}]", leave=False)
-    for t in range(max_steps):
-        loss, margin = evaluate()
-        losses.append(loss)
-        margins.append(margin)
-        running &= margin < target_margin
-        if not bool(running.any()):
-            break
-        idx = None
-        if optimizer == "sgd" and batch_size < n:
-            idx = torch.rand(E, n, generator=gen, dtype=torch.float64).argsort(dim=1)[:, :batch_size].to(net.device)
-        grads = _loss_gradients(net, X, y, idx, train_second_layer)
-        mask = running.to(net.dtype)
-        for k in names:
-            p, gk = getattr(net, k), grads[k]
-            shape = (E,) + (1,) * (p.ndim - 1)
-            mk = mask.view(shape)
-            if optimizer in ("gd", "sgd"):
-                step = gk
-            elif optimizer == "momentum":
-                state[k] = torch.where(mk.bool(), momentum * state[k] + gk, state[k])
-                step = state[k]
-            else:  # adam, bias-corrected per member by its own step count
-                state[k] = torch.where(mk.bool(), 0.9 * state[k] + 0.1 * gk, state[k])
-                state2[k] = torch.where(mk.bool(), 0.999 * state2[k] + 0.001 * gk * gk, state2[k])
-                tt = (steps + 1).to(net.dtype).view(shape)
-                mhat = state[k] / (1 - 0.9**tt)
-                vhat = state2[k] / (1 - 0.999**tt)
-                step = mhat / (vhat.sqrt() + 1e-8)
-            decay = 1 - lr * weight_decay * mk
-            setattr(net, k, decay * p - lr * mk * step)
-        steps += running.to(torch.int64)
-        bar.update(1)
-        if t % 50 == 0:
-            bar.set_postfix(running=int(running.sum()), min_margin=f"{float(margin.min()):.3f}")
+        def draw(lo=lo, hi=hi, gen=gen):
+            r = torch.rand(E, n, generator=gen, dtype=torch.float64)[lo:hi]
+            return r.argsort(dim=1)[:, :batch_size].to(net.device)
+
+        sub = net if len(bounds) == 1 else _sub_net(net, lo, hi)
+        if use_reduced:
+            part = _run_reduced(sub, X, y, coords, draw=draw, bar=bar, **kw)
+        else:
+            part = _run_full(sub, X, y, draw=draw, bar=bar, **kw)
+        bar.update(max_steps * (k + 1) - bar.n)
+        if len(bounds) > 1:
+            for name in ("W", "u", "b"):
+                t = getattr(net, name)
+                if t is not None:
+                    t[lo:hi] = getattr(sub, name)
+        parts.append(part)
     bar.close()
-    final_loss, final_margin = evaluate()
+    T = max(len(p[0]) for p in parts)
+    pad = lambda rows: rows + [rows[-1]] * (T - len(rows))  # noqa: E731 - a stopped chunk keeps its last values
+    loss = torch.cat([torch.stack(pad(p[0])) for p in parts], dim=1)
+    margin = torch.cat([torch.stack(pad(p[1])) for p in parts], dim=1)
+    steps = torch.cat([p[2] for p in parts])
+    final_loss = torch.cat([p[3] for p in parts])
+    final_margin = torch.cat([p[4] for p in parts])
     return TrainingHistory(
-        loss=torch.stack(losses),
-        margin=torch.stack(margins),
+        loss=loss,
+        margin=margin,
         steps=steps,
         reached=final_margin >= target_margin,
         final_loss=final_loss,
