@@ -7,7 +7,8 @@ Conventions shared by every function here:
 * Sizes are the norm of the smallest flipping step found along a ray, located to
   relative tolerance ``rtol``: the returned scale t satisfies t* ≤ t ≤ t*(1 + rtol),
   t* the infimum of the flipping scales on that ray, and x + t·direction flips.
-  ``inf`` marks points that nothing flipped.
+  ``inf`` marks points that nothing flipped. A point with N(x) = 0 lies on the
+  decision boundary already: its size is 0 and its perturbation z = 0.
 * Two-layer networks (:class:`~advsub.network.TwoLayerReLU`) are piecewise linear
   along a ray with at most m breakpoints t_i = −(w_i·x + b_i)/(w_i·v), so the first
   sign change is found *exactly* from the sorted breakpoints. Other
@@ -124,19 +125,22 @@ def _first_flip_exact(net: TwoLayerReLU, x, direction, max_t: float, rtol: float
     slopes = torch.cat([slope0[..., None], slope0[..., None] + delta.cumsum(-1)], dim=-1)  # slope after each knot but the last
     dt = knots[..., 1:] - knots[..., :-1]
     g = torch.cat([g0[..., None], g0[..., None] + (slopes * dt).cumsum(-1)], dim=-1)  # g at every knot
-    neg = g < 0
+    # Rounding in the cumulative sums: a value within `eps` of 0 is 0 (N often rests at exactly 0
+    # on a stretch where every neuron is off, and that is not a flip).
+    eps = 1e-10 * (g0.abs() + (net.u.abs()[:, None, :] * (a.abs() + b.abs() * knots[..., -1:])).sum(-1))
+    neg = g < -eps[..., None]
     neg[..., 0] = False
     found = neg.any(-1)
     first = neg.to(torch.int64).argmax(-1)  # index of the first knot with g < 0
     k = torch.where(found, first, torch.ones_like(first))[..., None]
     t_lo, t_hi = knots.gather(-1, k - 1)[..., 0], knots.gather(-1, k)[..., 0]
     g_lo, g_hi = g.gather(-1, k - 1)[..., 0], g.gather(-1, k)[..., 0]
-    root = t_lo + g_lo / (g_lo - g_hi) * (t_hi - t_lo)
+    root = t_lo + g_lo.clamp(min=0) / (g_lo.clamp(min=0) - g_hi) * (t_hi - t_lo)
     out = torch.minimum(root * (1 + rtol / 2), t_hi)
     if unbounded:  # the last linear piece extends to infinity
         g_last, slope_last = g[..., -1], slopes[..., -1]
         tail = (~found) & (slope_last < 0)
-        root_tail = knots[..., -1] + g_last / (-torch.where(tail, slope_last, -torch.ones_like(slope_last)))
+        root_tail = knots[..., -1] + g_last.clamp(min=0) / (-torch.where(tail, slope_last, -torch.ones_like(slope_last)))
         out = torch.where(tail, root_tail * (1 + rtol / 2), out)
         found = found | tail
     out = torch.where(g0 == 0, torch.zeros_like(out), out)  # on the boundary already
@@ -246,28 +250,40 @@ def universal_perturbation(
 
 # --- DeepFool-style attacks --------------------------------------------------------
 def _deepfool(net, x, C, norm, steps, overshoot):
-    """Linearised steps on g = s·N until x + (1 + overshoot)·z flips; z = C c, c in the basis C.
+    """Linearised steps on g = s·N, aiming at g = −κ (κ = overshoot·|N(x)|) until x + z flips.
 
-    l2:   c ← c − g/‖Cᵀ∇g‖² · Cᵀ∇g   (the closest point of the linearised boundary);
-    linf: c ← c − g/‖Cᵀ∇g‖₁ · sign(Cᵀ∇g)  (the dual-norm step in the coordinates of C).
-    Returns z (E, n, d) and a bool (E, n) saying where (1 + overshoot)·z flips.
+    z = C c with c in the basis C (C = None: all of R^d, c = z);
+    l2:   c ← c − (g + κ)/‖Cᵀ∇g‖² · Cᵀ∇g   (the closest point of the linearised level set);
+    linf: c ← c − (g + κ)/‖Cᵀ∇g‖₁ · sign(Cᵀ∇g)  (the dual-norm step in the coordinates of C).
+    Aiming past the boundary avoids DeepFool's creeping towards a kink of the boundary
+    that it never crosses; on a flat piece (zero gradient) the last gradient is reused
+    with doubling steps. Returns z (E, n, d) and a bool (E, n): where x + z flips.
     """
     x = _expand(net, x)
-    s = _sign(net._forward(x))
+    out = net._forward(x)
+    s, kappa = _sign(out), overshoot * out.abs()
     E, n, d = x.shape
     dim = d if C is None else C.shape[1]
     c = torch.zeros(E, n, dim, dtype=x.dtype, device=x.device)
     embed = (lambda c: c) if C is None else (lambda c: c @ C.T)
     done = torch.zeros(E, n, dtype=torch.bool, device=x.device)
+    last = torch.zeros_like(c)
+    boost = torch.ones(E, n, 1, dtype=x.dtype, device=x.device)
     for _ in range(steps):
         z = embed(c)
-        done = done | (s * net._forward(x + (1 + overshoot) * z) < 0)
+        g = s * net._forward(x + z)
+        done = done | (g < 0)
         if bool(done.all()):
             break
-        g = s * net._forward(x + z)
         grad = s[..., None] * net._input_gradient(x + z)
         if C is not None:
             grad = grad @ C
+        # on a flat piece (every neuron off, N = 0) keep going along the last gradient,
+        # with steps that double while the piece lasts
+        flat = ~(grad != 0).any(-1, keepdim=True)
+        last = torch.where(flat, last, grad)
+        boost = torch.where(flat, 2 * boost, torch.ones_like(boost))
+        grad = last
         if norm == "l2":
             denom = (grad * grad).sum(-1)
             step = grad / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
@@ -275,10 +291,10 @@ def _deepfool(net, x, C, norm, steps, overshoot):
             denom = grad.abs().sum(-1)
             step = grad.sign() / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
         move = (~done & (denom > 0))[..., None]
-        c = torch.where(move, c - (g.clamp(min=0) + 1e-12)[..., None] * step, c)
+        c = torch.where(move, c - boost * (g + kappa + 1e-12)[..., None] * step, c)
     z = embed(c)
-    done = done | (s * net._forward(x + (1 + overshoot) * z) < 0)
-    return (1 + overshoot) * z, done
+    done = done | (s * net._forward(x + z) < 0)
+    return z, done
 
 
 def _attack(net, x, C, norm, steps, overshoot, rtol):
@@ -289,7 +305,8 @@ def _attack(net, x, C, norm, steps, overshoot, rtol):
     direction = z / torch.where(ok, length, torch.ones_like(length))[..., None]
     size = _first_flip(net, x, direction, torch.where(ok, length, torch.ones_like(length)), rtol)
     size = torch.where(ok & (size <= length * (1 + rtol)), size, torch.where(ok, length, torch.full_like(length, math.inf)))
-    return direction, size
+    on_boundary = net._forward(_expand(net, x)) == 0
+    return direction, torch.where(on_boundary, torch.zeros_like(size), size)
 
 
 def _finish(direction, size):
@@ -331,7 +348,8 @@ def orthogonal_attack(
     steps : int
         Maximal number of DeepFool steps.
     overshoot : float ≥ 0
-        DeepFool's overshoot (the line search removes it again).
+        DeepFool aims at s·N = −overshoot·|N(x)|, past the boundary (the line search
+        then moves back to the first flip).
 
     Returns
     -------
