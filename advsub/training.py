@@ -260,10 +260,11 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
     dev, dt = net.device, net.dtype
     c = 1.0 - lr * weight_decay
     W_start = net.W
-    pre = (X @ W_start.reshape(E * m, d).T).reshape(n, E, m)
+    pre = (X @ W_start.reshape(E * m, d).T).reshape(n, E, m)  # w_i·x_j + b_i, layout (n, E, m)
     if net.b is not None:
         pre = pre + net.b
     ids = torch.arange(E, device=dev)  # members still training
+    full_set = True  # ids == arange(E): no member has stopped yet
     u, b = net.u.clone(), None if net.b is None else net.b.clone()
     u_all, b_all = u.clone(), None if b is None else b.clone()
     alpha = torch.zeros_like(pre)  # w_i = C·w_i(start) + Σ_j alpha[j, e, i] x_j
@@ -274,16 +275,16 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
     vA = torch.zeros_like(pre) if use_mom else None
     vb = torch.zeros_like(u) if (use_mom and b is not None) else None
     vu = torch.zeros_like(u) if (use_mom and train_second_layer) else None
-    last_loss = torch.zeros(E, dtype=dt, device=dev)
-    last_margin = torch.zeros(E, dtype=dt, device=dev)
-    steps = torch.zeros(E, dtype=torch.int64, device=dev)
+    hist_loss = torch.empty(max_steps, E, dtype=dt, device=dev)
+    hist_margin = torch.empty(max_steps, E, dtype=dt, device=dev)
     stopped_at = torch.full((E,), -1, dtype=torch.int64, device=dev)
-    losses, margins = [], []
-    yc = y[:, None]
+    neg_y = -y[:, None]
+    neg_y_over = neg_y / (batch_size if optimizer == "sgd" else n)
     minibatch = optimizer == "sgd" and batch_size < n
+    T = 0
 
     def retire(sel):
-        """Write the state of the local members ``sel`` (bool) back and drop them."""
+        """Write the state of the local members ``sel`` (bool) back."""
         gi = ids[sel]
         alpha_all[:, gi] = alpha[:, sel]
         C_all[gi] = C[sel]
@@ -292,24 +293,27 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
             b_all[gi] = b[sel]
 
     for t in range(max_steps):
+        T = t + 1
         h = torch.relu(pre)
-        out = (h * u).sum(-1)  # (n, Ea)
-        yo = yc * out
-        loss = torch.nn.functional.softplus(-yo).mean(0)
-        margin = yo.min(0).values
-        last_loss[ids] = loss
-        last_margin[ids] = margin
-        losses.append(last_loss.clone())
-        margins.append(last_margin.clone())
+        nyo = neg_y * (h * u).sum(-1)  # −y_j N(x_j), (n, Ea)
+        loss = torch.nn.functional.softplus(nyo).mean(0)
+        margin = -nyo.max(0).values
+        if full_set:
+            hist_loss[t] = loss
+            hist_margin[t] = margin
+        else:
+            hist_loss[t, ids] = loss
+            hist_margin[t, ids] = margin
         stop = margin >= target_margin
         if bool(stop.any()):
             retire(stop)
             stopped_at[ids[stop]] = t
             keep = ~stop
             ids = ids[keep]
+            full_set = False
             if ids.numel() == 0:
                 break
-            pre, h, yo, alpha, C, u = pre[:, keep], h[:, keep], yo[:, keep], alpha[:, keep], C[keep], u[keep]
+            pre, h, nyo, alpha, C, u = pre[:, keep], h[:, keep], nyo[:, keep], alpha[:, keep], C[keep], u[keep]
             if b is not None:
                 b = b[keep]
             if use_mom:
@@ -317,12 +321,10 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
                 vb = None if vb is None else vb[keep]
                 vu = None if vu is None else vu[keep]
         Ea = ids.numel()
+        g = neg_y_over * torch.sigmoid(nyo)  # dL/dN(x_j), (n, Ea)
         if minibatch:
             idx = draw()[ids]  # (Ea, batch)
-            sel = torch.zeros(Ea, n, dtype=dt, device=dev).scatter_(1, idx, 1.0).T
-            g = -yc * torch.sigmoid(-yo) / batch_size * sel
-        else:
-            g = -yc * torch.sigmoid(-yo) / n  # dL/dN(x_j), (n, Ea)
+            g = g * torch.zeros(Ea, n, dtype=dt, device=dev).scatter_(1, idx, 1.0).T
         A = torch.where(pre > 0, g[:, :, None] * u, 0.0)  # ∂L/∂(w_i·x_j), (n, Ea, m)
         db = A.sum(0) if b is not None else None
         du = (g[:, :, None] * h).sum(0) if train_second_layer else None
@@ -336,43 +338,44 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
                 vu = momentum * vu + du
                 du = vu
         flat = A.reshape(n, Ea * m)
-        KA = (K @ flat) if mode == "gram" else K @ (K.T @ flat)
-        KA = KA.reshape(n, Ea, m)
-        if db is not None:
-            KA = KA + db
+        pre_flat = pre.reshape(n, Ea * m)
+        # pre ← c·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates)
+        if mode == "gram":
+            pre = torch.addmm(pre_flat, K, flat, beta=c, alpha=-lr).reshape(n, Ea, m)
+        else:
+            pre = torch.addmm(pre_flat, K, K.T @ flat, beta=c, alpha=-lr).reshape(n, Ea, m)
         if c != 1.0:
-            alpha = c * alpha - lr * A
-            pre = c * pre - lr * KA
+            alpha = torch.add(c * alpha, A, alpha=-lr)
             C = C * c
         else:
-            alpha = alpha - lr * A
-            pre = pre - lr * KA
+            alpha = torch.add(alpha, A, alpha=-lr)
         if b is not None:
+            pre = pre - lr * db
             b = c * b - lr * db
         if train_second_layer:
             u = c * u - lr * du
-        steps[ids] += 1
         bar.update(1)
         if t % 50 == 0:
             bar.set_postfix(running=Ea, min_margin=f"{float(margin.min()):.3f}")
     if ids.numel():
         retire(torch.ones(ids.numel(), dtype=torch.bool, device=dev))
+    done = stopped_at >= 0
+    steps = torch.where(done, stopped_at, torch.full_like(stopped_at, T))
     # Back to R^d: W = C·W(start) + αᵀ X, one matrix product for the whole chunk.
     net.W = C_all[:, None, None] * W_start + (alpha_all.reshape(n, E * m).T @ X).reshape(E, m, d)
     net.u = u_all
     net.b = b_all
-    # The members that stopped are frozen: report their loss and margin evaluated on the
-    # weights mapped back (the same state, computed directly), so that the history, the
-    # final values and a fresh forward pass agree exactly.
+    # A stopped member is frozen: from its stopping step on, report its loss and margin
+    # evaluated on the weights mapped back (the same state, computed directly), so that the
+    # history, the final values and a fresh forward pass agree exactly.
     out = net._forward(X)
     fl, fm = logistic_loss(out, y), (y * out).min(dim=1).values
-    if bool((stopped_at >= 0).any()):
-        for row in range(len(losses)):
-            late = (stopped_at >= 0) & (stopped_at <= row)
-            if bool(late.any()):
-                losses[row] = torch.where(late, fl, losses[row])
-                margins[row] = torch.where(late, fm, margins[row])
-    return losses, margins, steps, fl, fm
+    hist_loss, hist_margin = hist_loss[:T], hist_margin[:T]
+    if bool(done.any()):
+        late = done[None, :] & (torch.arange(T, device=dev)[:, None] >= stopped_at[None, :])
+        hist_loss = torch.where(late, fl, hist_loss)
+        hist_margin = torch.where(late, fm, hist_margin)
+    return list(hist_loss), list(hist_margin), steps, fl, fm
 
 
 def train(
