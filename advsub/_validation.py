@@ -53,11 +53,11 @@ def check_dtype_device(dtype, device) -> torch.device:
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got dtype={_short(dtype)}")
     try:
-        device = torch.device(device)
-        torch.empty(0, device=device)  # e.g. 'cuda' on a CPU-only build fails here
+        dev = torch.device(device)
+        torch.empty(0, device=dev)  # e.g. 'cuda' on a CPU-only build fails here
     except (RuntimeError, TypeError, AssertionError) as exc:
         raise ValueError(f"device must name an available torch device, got device={_short(device)}") from exc
-    return device
+    return dev
 
 
 def check_real_array(name: str, value) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Tests of advsub.theory (the bounds and laws) and of the orthogonal gradient they describe."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -9,6 +10,15 @@ import torch
 from scipy import stats
 
 from advsub import Subspace, TwoLayerReLU, make_dataset, orthogonal_gradient, theory, train
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one intra-op thread is faster, and much faster on a loaded shared machine."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
 
 
 # --- formulas ---------------------------------------------------------------------
@@ -140,6 +150,12 @@ def test_theory_bad_inputs(fn, args, kwargs, exc, match):
 
 
 # --- the orthogonal gradient and Theorem A --------------------------------------------
+# Both training loops when train offers a choice (default: reduced where exact; full-space).
+PATHS = [pytest.param({}, id="default")]
+if "reduced" in inspect.signature(train).parameters:
+    PATHS.append(pytest.param({"reduced": False}, id="full"))
+
+
 def _trained(optimizer="gd", weight_decay=0.0, seed=0, d=20, ell=8, n=20, m=30, E=4, **kw):
     S = Subspace.random(d, ell, seed=seed)
     X, y = make_dataset(S, n, seed=seed + 1)
@@ -169,9 +185,10 @@ def test_orthogonal_gradient_shape_and_definition():
 
 @pytest.mark.parametrize("optimizer", ["gd", "sgd", "momentum"])
 @pytest.mark.parametrize("train_second_layer", [False, True])
-def test_theorem_a_identity(optimizer, train_second_layer):
+@pytest.mark.parametrize("path", PATHS)
+def test_theorem_a_identity(optimizer, train_second_layer, path):
     """After (S)GD/momentum without decay, Π∇N(x0) = Σ_{i active at x0} u_i Π w_i(0) (to 1e-12)."""
-    S, X, y, net = _trained(optimizer, train_second_layer=train_second_layer)
+    S, X, y, net = _trained(optimizer, train_second_layer=train_second_layer, **path)
     x = torch.cat([X, make_dataset(S, 10, seed=77)[0]])  # training points and fresh points of P
     g = orthogonal_gradient(net, x, S)
     act = net.active(x).to(torch.float64)  # (E, n, m), with the *trained* weights
