@@ -5,6 +5,9 @@ with papermill (``fast=True`` for CI, ``fast=False`` for the full book) into
 ``OUT/notebooks/`` and records the wall time of each in ``OUT/timings.json``.
 ``build`` stages the book sources (``_config.yml``, ``_toc.yml``, ``book/``) beside
 the executed notebooks and runs ``jupyter-book build`` with warnings as errors.
+``vendor`` (run by ``build``) fetches MathJax, require.js and the ipywidgets HTML
+manager from the npm registry into ``book/_vendor/`` (cached, not committed) so that
+the HTML book reads offline: no script, font or style comes from a CDN.
 
     python scripts/bookbuild.py execute --mode fast --out _build/fast
     python scripts/bookbuild.py build --executed _build/fast --out _build/fast
@@ -17,11 +20,25 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_SOURCES = ["_config.yml", "_toc.yml", "book"]
+
+# Served by the book itself (html_static_path in _config.yml); never named `_static`,
+# because Jupyter Book would then load every script in it on every page.
+VENDOR = ROOT / "book" / "_vendor"
+# npm spec -> (prefix inside the tarball, destination under VENDOR, files to skip).
+NPM_ASSETS = {
+    "mathjax@3.2.2": ("package/es5/", "mathjax/", (
+        "tex-svg", "tex-mml", "mml-", "tex-chtml-full", "node-main", "output/svg")),
+    "requirejs@2.3.8": ("package/require.js", "require.js", ()),
+    "@jupyter-widgets/html-manager@1.0.15": ("package/dist/", "html-manager/", (
+        "embed.js", "libembed-amd.js", ".map", "LICENSE.txt")),
+}
 
 
 def chapter_notebooks() -> list[Path]:
@@ -59,6 +76,39 @@ def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int =
     return timings
 
 
+def vendor(dest: Path = VENDOR) -> Path:
+    """Fetch the pinned npm assets of ``NPM_ASSETS`` into ``dest`` unless already there."""
+    dest = Path(dest)
+    stamp = dest / "VERSIONS.json"
+    wanted = sorted(NPM_ASSETS)
+    if stamp.exists() and json.loads(stamp.read_text()) == wanted:
+        return dest
+    if shutil.which("npm") is None:
+        raise SystemExit("npm is needed once to fetch MathJax, require.js and the widget manager")
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec, (prefix, target, skip) in NPM_ASSETS.items():
+            print(f"[vendor] npm pack {spec}", flush=True)
+            out = subprocess.run(["npm", "pack", spec, "--prefer-offline", "--silent",
+                                  "--pack-destination", tmp],
+                                 check=True, capture_output=True, text=True).stdout
+            tarball = Path(tmp) / out.strip().splitlines()[-1]
+            with tarfile.open(tarball) as tar:
+                for member in tar.getmembers():
+                    if not member.isfile() or not member.name.startswith(prefix):
+                        continue
+                    rel = member.name[len(prefix):]
+                    if any(part in rel for part in skip):
+                        continue
+                    path = dest / (target + rel if rel else target)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(tar.extractfile(member).read())
+    stamp.write_text(json.dumps(wanted))
+    return dest
+
+
 def stage(executed: Path, src: Path) -> Path:
     """Copy the book sources and the executed notebooks into one source tree."""
     if src.exists():
@@ -77,9 +127,10 @@ def stage(executed: Path, src: Path) -> Path:
 def build(executed: Path, out: Path) -> Path:
     """Build the HTML book from executed notebooks; return the path of index.html."""
     out = Path(out).resolve()
+    vendor()
     src = stage(Path(executed), out / "src")
     cmd = [
-        sys.executable, "-m", "jupyter_book", "build", str(src),
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(src),
         "--path-output", str(out), "--builder", "html", "-W", "-n", "--keep-going",
     ]
     print("[jupyter-book]", " ".join(cmd), flush=True)

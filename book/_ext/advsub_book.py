@@ -1,0 +1,193 @@
+"""Sphinx extension of the advsub book.
+
+- A ``.md`` download beside the ``.ipynb`` one. Every chapter is an executed notebook;
+  sphinx-book-theme already offers the notebook itself (``.ipynb``, with outputs) and a
+  print-to-PDF button; this adds the same chapter as a MyST Markdown text notebook
+  (jupytext's ``md:myst`` format, no outputs), written under ``_sources/``.
+- The API page (``book/api.md``) gets one autodoc section per public module of
+  ``advsub``, found at build time, so that a new module appears without editing the page.
+  Names re-exported by ``advsub`` itself are documented once, in the package section,
+  and docstring references to them resolve under either path.
+- Small fixes so that the browser console stays clean (see ``fix_page_context``).
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+API_DOCNAME = "book/api"
+
+
+def public_modules() -> list[str]:
+    """Names of the public submodules of advsub, in pipeline order where known."""
+    import advsub
+
+    order = ["geometry", "network", "training", "theory", "attacks", "measure", "plotting", "widgets"]
+    names = [m.name for m in pkgutil.iter_modules(advsub.__path__) if not m.name.startswith("_")]
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+
+def api_sections() -> str:
+    """MyST text documenting every public module (minus the names documented at the top)."""
+    import advsub
+
+    parts = []
+    for name in public_modules():
+        module = importlib.import_module(f"advsub.{name}")
+        exported = sorted(n for n in getattr(advsub, "__all__", [])
+                          if getattr(getattr(advsub, n), "__module__", None) == module.__name__)
+        options = "   :members:\n"
+        if exported:
+            options += f"   :exclude-members: {', '.join(exported)}\n"
+        parts.append(f"\n## `advsub.{name}`\n\n```{{eval-rst}}\n.. automodule:: advsub.{name}\n{options}```\n")
+        if exported:
+            parts.append("\nAlso in this module, documented in the package namespace: "
+                         + ", ".join(f"{{py:obj}}`advsub.{n}`" for n in exported) + ".\n")
+    return "".join(parts)
+
+
+def rst_docstring(app, what, name, obj, options, lines):
+    """Let docstrings use the book's MyST habits; autodoc reads them as reStructuredText.
+
+    A MyST role ``{cite:p}`key``` becomes ``:cite:p:`key```, and a bar (|x| for an absolute
+    value, a substitution in reStructuredText) is escaped outside inline literals and roles.
+    """
+    for i, line in enumerate(lines):
+        line = MYST_ROLE.sub(r":\1:`", line)
+        if "|" in line:
+            pieces = re.split(r"(`[^`]*`)", line)
+            line = "".join(p if p.startswith("`") else p.replace("|", "\\|") for p in pieces)
+        lines[i] = line
+
+
+MYST_ROLE = re.compile(r"\{([a-z]+(?::[a-z]+)?)\}`")
+
+
+def _aliases(target: str, context_module: str | None) -> list[str]:
+    """Names under which a reference from a docstring may be documented."""
+    import advsub
+
+    exported = set(getattr(advsub, "__all__", []))
+    modules = public_modules()
+    parts = target.split(".")
+    if parts[0] == "advsub":
+        # advsub.training.train -> advsub.train (documented once, in the package namespace)
+        if len(parts) >= 3 and parts[1] in modules and parts[2] in exported:
+            return [".".join(["advsub"] + parts[2:])]
+        return []
+    # An unqualified name in a docstring (`train`, `Manifold.sphere`): the context module,
+    # the package namespace, then every public module.
+    prefixes = [context_module] if context_module else []
+    prefixes += ["advsub"] + [f"advsub.{m}" for m in modules]
+    candidates = []
+    for prefix in dict.fromkeys(prefixes):
+        candidates.append(f"{prefix}.{target}")
+        candidates += _aliases(f"{prefix}.{target}", None)
+    return candidates
+
+
+def resolve_reexports(app, env, node, contnode):
+    """Resolve docstring references to names documented under another path of advsub."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target:
+        return None
+    domain = env.get_domain("py")
+    for alias in _aliases(target.lstrip(".~"), node.get("py:module")):
+        if alias == target:
+            continue
+        found = domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], alias, node, contnode)
+        if found is not None:
+            return found
+    return None
+
+
+def add_api_sections(app, docname, source):
+    if docname == API_DOCNAME:
+        source[0] += api_sections()
+
+
+def add_markdown_download(app, pagename, templatename, context, doctree):
+    """Write ``_sources/<page>.md`` for a notebook page and add it to the download menu."""
+    if doctree is None or app.builder.format != "html":
+        return
+    source = Path(app.env.doc2path(pagename))
+    if source.suffix != ".ipynb":
+        return
+    import jupytext
+
+    notebook = jupytext.read(source)
+    target = Path(app.outdir) / "_sources" / f"{pagename}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(jupytext.writes(notebook, fmt="md:myst"), encoding="utf-8")
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].insert(1, {
+                "type": "link",
+                "url": f"{context['pathto']('_sources', 1)}/{pagename}.md",
+                "text": ".md",
+                "tooltip": "Download the chapter as a MyST Markdown notebook",
+                "icon": "fas fa-file-lines",
+                "label": "download-markdown-button",
+            })
+
+
+# The ipywidgets HTML manager typesets widget labels with the MathJax 2 call
+# MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); the book loads MathJax 3.
+# Its fonts are looked up relative to __jupyter_widgets_assets_path__ (else relative to the page).
+MATHJAX2_SHIM = """
+window.__jupyter_widgets_assets_path__ = new URL(
+  (document.documentElement.dataset.content_root || "") + "_static/html-manager/", document.baseURI).href;
+document.addEventListener("DOMContentLoaded", function () {
+  if (window.MathJax && !window.MathJax.Hub) {
+    window.MathJax.Hub = {Queue: function (job) {
+      var element = job[2];
+      return MathJax.startup.promise.then(function () { return MathJax.typesetPromise([element]); });
+    }};
+  }
+});
+"""
+
+
+# The manager's AMD modules find their fonts next to their require.js module path, which
+# is relative to the page unless mapped to the book's copy.
+REQUIREJS_PATHS = """
+var require = {paths: {"@jupyter-widgets/html-manager/dist": new URL(
+  (document.documentElement.dataset.content_root || "") + "_static/html-manager", document.baseURI).href}};
+"""
+
+
+def fix_page_context(app, pagename, templatename, context, doctree):
+    """Two theme glitches that print errors in the browser console.
+
+    pydata-sphinx-theme 0.17 writes ``dataset.mode = ... || "{{ default_mode }}"`` but no
+    longer defines ``default_mode``, so a first visit logs "invalid theme mode"; and
+    sphinx-thebe adds its inline configuration script twice, a redeclared ``const``.
+    """
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        key = (str(getattr(script, "filename", script) or ""),  # None and "" both mean inline
+               repr(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    if "script_files" in context:
+        context["script_files"][:] = scripts
+    if any(str(getattr(js, "filename", "")).endswith("embed-amd.js") for js in scripts):
+        # Before require.js loads, a global `require` object is its configuration.
+        app.add_js_file(None, body=REQUIREJS_PATHS, priority=499)
+
+
+def setup(app):
+    app.add_js_file(None, body=MATHJAX2_SHIM)
+    app.connect("html-page-context", fix_page_context, priority=900)
+    # After sphinx-book-theme builds its header buttons (priority 501).
+    app.connect("html-page-context", add_markdown_download, priority=502)
+    app.connect("source-read", add_api_sections)
+    app.connect("missing-reference", resolve_reexports)
+    # Before napoleon (priority 500) turns NumPy sections into reStructuredText.
+    app.connect("autodoc-process-docstring", rst_docstring, priority=400)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

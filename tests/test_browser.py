@@ -1,0 +1,286 @@
+"""The built HTML book in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The book is served from 127.0.0.1 and every request to any other host is blocked and
+counted as a failure, so the test proves that the book reads offline (MathJax, require.js
+and the widget manager come from the book's own files). Every page is opened; on each one
+the test checks
+
+- no console error, no uncaught exception, no failed or blocked request, no HTTP error;
+- all maths typeset by MathJax (every math node holds an ``mjx-container``, no TeX error,
+  no raw TeX such as ``\\frac`` or ``$$`` left in the text);
+- every image loaded (``naturalWidth > 0``);
+- as many rendered theorem-like, exercise and solution boxes as the page's source has
+  directives, and no unparsed MyST (``{prf:ref}``, a fenced directive) in the text;
+- on a page with widgets: the widget views rendered (sliders where the state has a slider)
+  and a static figure beside them for a reader without a kernel;
+- on chapter pages: the download (.ipynb, .md) and launch (Binder, Colab, JupyterHub)
+  buttons, pointing at this repository; the downloads are served;
+- on the API page: an entry for every name in ``advsub.__all__`` and every public module.
+
+A full-page screenshot of each page is saved under ``_build/browser/`` and a summary in
+``_build/browser/report.json``. Chromium missing (and not installable) skips the test with
+that reason; it never downloads a browser.
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.browser, pytest.mark.book]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "_build" / "browser"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps", "--disable-extensions",
+]
+# Text that must not survive rendering: raw TeX and unparsed MyST.
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|mathbb|mathcal|lVert|rVert|sum|sqrt|begin|end|left|right)\b")
+RAW_MYST = re.compile(r"\{(prf:ref|eq|ref|doc|cite:[tp]|py:[a-z]+|numref)\}`|```\{|^:label:", re.M)
+# Directive names in a page source -> the CSS selector of the rendered box.
+THEOREM_LIKE = ("theorem", "lemma", "proposition", "corollary", "definition", "conjecture", "remark",
+                "example", "algorithm", "axiom", "criterion", "assumption", "observation", "property")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the pytest output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def served_book(built_book):
+    """(root directory, base URL) of the built book served on 127.0.0.1."""
+    root = Path(built_book)
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Debian Chromium driven by Playwright (skip when it is not installed)."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("Debian's chromium is not installed (make test installs it when it can: "
+                    "apt-get install chromium); the browser test needs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def book_pages(root: Path) -> list[str]:
+    """Every HTML page of the book, relative to its root (theme template fragments excluded)."""
+    skip = ("_static/", "_sources/", "_images/", "jupyter_execute/", "src/")
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.html")
+                  if not p.relative_to(root).as_posix().startswith(skip))
+
+
+def source_of(root: Path, page: str) -> str:
+    """The text of the page's source (notebook cells or Markdown) as served under _sources/."""
+    stem = page[:-len(".html")]
+    for suffix in (".ipynb", ".md"):
+        path = root / "_sources" / (stem + suffix)
+        if path.exists():
+            if suffix == ".ipynb":
+                cells = json.loads(path.read_text())["cells"]
+                return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+            return path.read_text()
+    return ""
+
+
+def expected_boxes(source: str) -> dict[str, int]:
+    """How many theorem-like, proof, exercise and solution boxes the source asks for."""
+    directives = re.findall(r"^\s*(?:`{3,}|:{3,})\{([a-z:-]+)\}", source, re.M)
+    return {
+        "theorem": sum(d.startswith("prf:") and d[4:] in THEOREM_LIKE for d in directives),
+        "proof": directives.count("prf:proof"),
+        "exercise": directives.count("exercise"),
+        "solution": directives.count("solution") + directives.count("solution-start"),
+    }
+
+
+# Runs in the page: everything the checks need, in one round trip.
+INSPECT_JS = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const imgs = Array.from(document.images);
+  for (const img of imgs) { img.loading = 'eager'; }
+  await Promise.all(imgs.map(img => img.complete ? null : new Promise(r => {
+      img.addEventListener('load', r); img.addEventListener('error', r); setTimeout(r, 5000); })));
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .cell_output, .output';
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body,
+                                           NodeFilter.SHOW_TEXT);
+  const texts = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement && !n.parentElement.closest(skip) && n.textContent.trim()) texts.push(n.textContent);
+  }
+  const math = Array.from(document.querySelectorAll('span.math, div.math'));
+  const q = s => document.querySelectorAll(s).length;
+  const theoremSel = %THEOREM_SEL%;
+  return {
+    mathjax: !!(window.MathJax && MathJax.startup),
+    math_nodes: math.length,
+    math_untypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 80)),
+    math_errors: Array.from(document.querySelectorAll('mjx-merror')).map(
+        e => e.getAttribute('data-mjx-error') || e.textContent),
+    images: imgs.length,
+    broken_images: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+    text: texts.join('\\n'),
+    theorem: q(theoremSel),
+    proof: q('div.proof'),
+    exercise: q('div.exercise'),
+    solution: q('div.solution'),
+    solution_hidden: Array.from(document.querySelectorAll('div.solution')).filter(
+        s => s.classList.contains('dropdown') || s.classList.contains('toggle-hidden')
+             || s.querySelector('.toggle-hidden, details:not([open])')).length,
+    widget_views: q('script[type="application/vnd.jupyter.widget-view+json"]'),
+    widget_state: Array.from(document.querySelectorAll(
+        'script[type="application/vnd.jupyter.widget-state+json"]')).map(s => s.textContent).join(''),
+    widgets_rendered: q('.jupyter-widgets.widget-container, .jupyter-widgets.widget-inline-hbox, .widget-vbox, .widget-hbox'),
+    sliders: q('.widget-slider, .jupyter-widgets .slider, .widget-hslider, .widget-vslider'),
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href')),
+    ids: Array.from(document.querySelectorAll('[id]')).map(e => e.id),
+  };
+}
+"""
+
+
+def _theorem_selector() -> str:
+    return json.dumps(", ".join(f"div.proof.{name}" for name in THEOREM_LIKE))
+
+
+def inspect_page(browser, base: str, root: Path, page: str, shot: Path) -> tuple[dict, list[str]]:
+    """Open one page; return (facts, problems)."""
+    problems: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    tab = context.new_page()
+    host = urlparse(base).netloc
+
+    def route(r):
+        if urlparse(r.request.url).netloc == host or r.request.url.startswith(("data:", "blob:")):
+            r.continue_()
+        else:
+            problems.append(f"blocked request to another host: {r.request.url}")
+            r.abort()
+
+    tab.route("**/*", route)
+    tab.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    tab.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
+    tab.on("requestfailed", lambda r: problems.append(f"failed request: {r.url} ({r.failure})")
+           if urlparse(r.url).netloc == host else None)
+    tab.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    tab.goto(base + page, wait_until="networkidle", timeout=60_000)
+    has_views = tab.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    if has_views:
+        try:  # the HTML manager renders the saved widget views after the page loads
+            tab.wait_for_selector(".jupyter-widgets", timeout=20_000)
+            tab.wait_for_timeout(500)
+        except Exception:
+            problems.append("widget views present but nothing rendered by the widget manager")
+    facts = tab.evaluate(INSPECT_JS.replace("%THEOREM_SEL%", _theorem_selector()))
+    facts["widget_views"] = max(facts["widget_views"], has_views)  # counted before rendering
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(shot), full_page=True)
+    facts["downloads"] = {}
+    for href in facts["links"]:
+        if "_sources/" in href and href.endswith((".ipynb", ".md")):
+            url = base + str(Path(page).parent / href) if not href.startswith("http") else href
+            facts["downloads"][href] = tab.request.get(url).status
+    context.close()
+    return facts, problems
+
+
+def check_facts(page: str, facts: dict, root: Path, config: dict) -> list[str]:
+    """The assertions of the module docstring, as a list of problems."""
+    problems = []
+    if facts["math_nodes"] and not facts["mathjax"]:
+        problems.append("maths on the page but MathJax did not load")
+    problems += [f"maths not typeset: {t!r}" for t in facts["math_untypeset"]]
+    problems += [f"MathJax error: {t!r}" for t in facts["math_errors"]]
+    problems += [f"image not loaded: {src}" for src in facts["broken_images"]]
+    for match in RAW_TEX.finditer(facts["text"]):
+        around = facts["text"][max(0, match.start() - 40):match.end() + 40].replace("\n", " ")
+        problems.append(f"raw TeX in the text: ...{around}...")
+    for match in RAW_MYST.finditer(facts["text"]):
+        around = facts["text"][max(0, match.start() - 40):match.end() + 40].replace("\n", " ")
+        problems.append(f"unparsed MyST in the text: ...{around}...")
+    expected = expected_boxes(source_of(root, page))
+    expected["proof"] += expected["theorem"]  # a proof box is a div.proof, so is a theorem box
+    for kind, n in expected.items():
+        if facts[kind] < n:
+            problems.append(f"{n} {kind} directive(s) in the source, {facts[kind]} rendered")
+    if facts["solution_hidden"] < facts["solution"]:
+        problems.append(f"{facts['solution'] - facts['solution_hidden']} solution(s) not gated in a dropdown")
+    if facts["widget_views"]:
+        if facts["widgets_rendered"] == 0:
+            problems.append(f"{facts['widget_views']} widget view(s) but no widget rendered")
+        if "SliderModel" in facts["widget_state"] and facts["sliders"] == 0:
+            problems.append("the widget state has sliders but no slider is rendered")
+        if facts["images"] == 0:
+            problems.append("a widget without a static fallback figure (no image on the page)")
+    if page.startswith("notebooks/"):
+        links = facts["links"]
+        repo = config["repository"]["url"].rstrip("/")
+        owner_repo = urlparse(repo).path.strip("/")
+        name = Path(page).stem
+        wanted = {
+            ".ipynb download": lambda h: h.endswith(f"_sources/notebooks/{name}.ipynb"),
+            ".md download": lambda h: h.endswith(f"_sources/notebooks/{name}.md"),
+            "Binder launch": lambda h: "/v2/gh/" + owner_repo in h and f"notebooks/{name}.ipynb" in h,
+            "Colab launch": lambda h: h.startswith("https://colab.research.google.com/github/" + owner_repo)
+            and h.endswith(f"notebooks/{name}.ipynb"),
+            "JupyterHub launch": lambda h: "git-pull?repo=" in h and f"notebooks/{name}.ipynb" in h,
+        }
+        for what, ok in wanted.items():
+            if not any(ok(h) for h in links):
+                problems.append(f"no {what} button")
+        problems += [f"download {h} answered {s}" for h, s in facts["downloads"].items() if s != 200]
+    if page == "book/api.html":
+        import advsub
+
+        ids = set(facts["ids"])
+        problems += [f"API page has no entry for advsub.{n}" for n in advsub.__all__
+                     if f"advsub.{n}" not in ids and f"module-advsub.{n}" not in ids]
+        import pkgutil
+
+        problems += [f"API page has no section for module advsub.{m.name}"
+                     for m in pkgutil.iter_modules(advsub.__path__)
+                     if not m.name.startswith("_") and f"module-advsub.{m.name}" not in ids]
+    return problems
+
+
+def test_every_page_in_chromium(served_book, chromium):
+    root, base = served_book
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    pages = book_pages(root)
+    assert "index.html" in pages and "book/api.html" in pages, pages
+    assert any(p.startswith("notebooks/") for p in pages), "no chapter page was built"
+    report, failures = {}, {}
+    for page in pages:
+        shot = SHOTS / (page.replace("/", "__")[:-len(".html")] + ".png")
+        facts, problems = inspect_page(chromium, base, root, page, shot)
+        problems += check_facts(page, facts, root, config)
+        report[page] = {k: facts[k] for k in ("math_nodes", "images", "theorem", "proof", "exercise",
+                                              "solution", "widget_views", "sliders")}
+        report[page]["problems"] = problems
+        if problems:
+            failures[page] = problems
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "report.json").write_text(json.dumps(report, indent=2))
+    summary = "\n".join(f"{page}:\n  " + "\n  ".join(dict.fromkeys(p)) for page, p in failures.items())
+    assert not failures, f"{len(failures)} of {len(pages)} pages have problems:\n{summary}"
