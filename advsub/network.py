@@ -22,6 +22,7 @@ def init_beta(init_scale, d: int) -> float:
     ``"standard"`` (Kaiming-like) is β = 1/√d, ``"small"`` is β = 1/d, a
     positive float is β itself.
     """
+    d = check_int("d", d, low=1)
     if isinstance(init_scale, str):
         if init_scale == "standard":
             return 1.0 / math.sqrt(d)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from advsub import Subspace, TwoLayerReLU, make_dataset, orthogonal_gradient, train
+from advsub import Subspace, TwoLayerReLU, init_beta, make_dataset, orthogonal_gradient, train
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -129,6 +129,9 @@ NETWORK = [
     case("dtype-str", lambda: TwoLayerReLU(5, 3, seed=0, dtype="float64"), TypeError, r"dtype must be torch.float32 or torch.float64, got dtype='float64'"),
     case("device-name", lambda: TwoLayerReLU(5, 3, seed=0, device="nonsense"), ValueError, r"device must name an available torch device, got device='nonsense'"),
     case("bias-int", lambda: TwoLayerReLU(5, 3, seed=0, bias=1), TypeError, r"bias must be True or False, got bias=1"),
+    case("init-beta-d0", lambda: init_beta("standard", 0), ValueError, r"d must be >= 1, got d=0"),
+    case("init-beta-d-bool", lambda: init_beta("small", True), TypeError, r"d must be an integer, got True"),
+    case("init-beta-name", lambda: init_beta("kaiming", 4), ValueError, r"init_scale must be 'standard', 'small' or a positive float, got init_scale='kaiming'"),
     case("member-range", lambda: NET.member(E), ValueError, r"e must be <= 1, got e=2"),
     case("member-neg", lambda: NET.member(-1), ValueError, r"e must be >= 0, got e=-1"),
     case("member-bool", lambda: NET.member(True), TypeError, r"e must be an integer, got True"),
