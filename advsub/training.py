@@ -437,8 +437,14 @@ def train(
     -------
     TrainingHistory
     """
+    from .deep import DeepReLU, train_deep  # deeper networks: autograd training with the same rules
+
+    if isinstance(net, DeepReLU):
+        return train_deep(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay, target_margin=target_margin,
+                          max_steps=max_steps, batch_size=batch_size, train_second_layer=train_second_layer,
+                          momentum=momentum, progress=progress, seed=seed)
     if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
+        raise TypeError(f"net must be a TwoLayerReLU or a DeepReLU, got {type(net).__name__}")
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = check_float("lr", lr, low=0.0, low_inclusive=False)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
