@@ -167,10 +167,12 @@ def check_points_in_subspace(name: str, x: torch.Tensor, subspace, tol: float) -
     """Raise if some row of ``x`` is farther than ``tol`` (relative) from the data subspace P."""
     inside = subspace.contains(x, tol=tol)
     if not bool(inside.all()):
-        rows = torch.nonzero(~inside.reshape(-1)).flatten()[:5].tolist()
-        dist = subspace.project_orth(x).norm(dim=-1).reshape(-1)[rows]
+        bad = torch.nonzero(~inside)[:5]  # (k, x.ndim - 1) indices of the first offending points
+        dist = subspace.project_orth(x).norm(dim=-1)[tuple(bad.T)]
+        where = "rows" if x.ndim <= 2 else "points (member, row)"
+        idx = [r[0] if len(r) == 1 else tuple(r) for r in bad.tolist()]
         raise ValueError(
-            f"{name} must lie in the data subspace P (tol={tol:g} relative): rows {rows} are at distance "
+            f"{name} must lie in the data subspace P (tol={tol:g} relative): {where} {idx} are at distance "
             f"{[float(f'{v:.3g}') for v in dist.tolist()]} from P"
         )
 
