@@ -8,6 +8,7 @@
 * :func:`predicted_norm_ratio`, :func:`norm_equivalence_bounds` — what a linear model with a
   Gaussian orthogonal gradient (Theorem A's law) and plain norm equivalence predict for the
   ratio of the ℓ∞ (or ℓ1) attack size to the ℓ2 one.
+* :func:`deep_orthogonal_gradient_law` — Theorem A's exact law for deeper networks.
 * :func:`deep_orthogonal_lipschitz_bound`, :func:`deep_certified_orthogonal_radius` — the
   certificate of Theorem C extended to deeper networks.
 """
@@ -32,6 +33,7 @@ __all__ = [
     "normal_attack",
     "predicted_norm_ratio",
     "norm_equivalence_bounds",
+    "deep_orthogonal_gradient_law",
     "deep_orthogonal_lipschitz_bound",
     "deep_certified_orthogonal_radius",
 ]
@@ -69,7 +71,12 @@ def _dual_step(grad: torch.Tensor, norm: str):
 
 
 def _restricted(net, x, B, norm, steps, overshoot, rtol):
-    """DeepFool in the coordinates c of B (z = B c) then the first flip along z: (z (E,n,d), size (E,n))."""
+    """DeepFool in the coordinates c of B (z = B c) then the first flip along z: (z (E,n,d), size (E,n)).
+
+    The same iteration as :func:`advsub.attacks.orthogonal_attack` (aim at s·N = −κ with
+    κ = overshoot·|N(x)|; on a flat piece reuse the last gradient with doubling steps), with
+    the norm's own dual step and a basis that may change from point to point.
+    """
     x = x.expand(net.ensemble, -1, -1) if x.ndim == 2 else x
     E, n, d = x.shape
     if B.ndim == 2:
@@ -78,19 +85,25 @@ def _restricted(net, x, B, norm, steps, overshoot, rtol):
     else:
         embed = lambda c: torch.einsum("ndr,enr->end", B, c)  # noqa: E731
         coords = lambda v: torch.einsum("ndr,end->enr", B, v)  # noqa: E731
-    s = _sign(net._forward(x))
+    out = net._forward(x)
+    s, kappa = _sign(out), overshoot * out.abs()
     c = torch.zeros(E, n, B.shape[-1], dtype=x.dtype, device=x.device)
     done = torch.zeros(E, n, dtype=torch.bool, device=x.device)
+    last = torch.zeros_like(c)
+    boost = torch.ones(E, n, 1, dtype=x.dtype, device=x.device)
     for _ in range(steps):
-        done = done | (s * net._forward(x + (1 + overshoot) * embed(c)) < 0)
-        if bool(done.all()):
-            break
         z = embed(c)
         g = s * net._forward(x + z)
-        step, denom = _dual_step(coords(s[..., None] * net._input_gradient(x + z)), norm)
+        done = done | (g < 0)
+        if bool(done.all()):
+            break
+        grad = coords(s[..., None] * net._input_gradient(x + z))
+        flat = ~(grad != 0).any(-1, keepdim=True)
+        last = torch.where(flat, last, grad)
+        boost = torch.where(flat, 2 * boost, torch.ones_like(boost))
+        step, denom = _dual_step(last, norm)
         move = (~done & (denom > 0))[..., None]
-        c = torch.where(move, c - (g.clamp(min=0) + 1e-12)[..., None] * step, c)
-    c = (1 + overshoot) * c
+        c = torch.where(move, c - boost * (g + kappa + 1e-12)[..., None] * step, c)
     done = done | (s * net._forward(x + embed(c)) < 0)
     length = _coord_norm(c, norm)
     ok = done & (length > 0)
@@ -98,6 +111,7 @@ def _restricted(net, x, B, norm, steps, overshoot, rtol):
     direction = embed(c / safe_len[..., None])  # unit norm in the coordinates of B
     size = _first_flip(net, x, direction, safe_len, rtol)
     size = torch.where(ok & (size <= length * (1 + rtol)), size, torch.where(ok, length, torch.full_like(length, math.inf)))
+    size = torch.where(out == 0, torch.zeros_like(size), size)  # on the boundary already
     found = torch.isfinite(size)
     z = direction * torch.where(found, size, torch.zeros_like(size))[..., None]
     return z, size
@@ -224,6 +238,22 @@ def predicted_norm_ratio(ell, norm: str):
         out.append(l2 / other)
     out = np.asarray(out)
     return float(out[0]) if np.ndim(ell) == 0 else out
+
+
+# --- deeper networks -------------------------------------------------------------------------
+def deep_orthogonal_gradient_law(signal_norm_sq: float, ell: int, beta: float):
+    """The exact law of ‖Π∇N(x0)‖² for a (S)GD-trained deep net at x0 ∈ P: β²‖δ_1(x0)‖²·χ²_ℓ.
+
+    Π∇N(x0) = (ΠW_1(0))ᵀ δ_1(x0), and the trained δ_1(x0) never saw the Gaussian ΠW_1(0)
+    (every layer's updates depend on W_1 only through W_1 x_j = (P-part) x_j). Given
+    ``signal_norm_sq`` = ‖δ_1(x0)‖² (:meth:`DeepReLU.first_layer_signal`) the law is a
+    scaled χ²_ℓ; for two layers ‖δ_1‖² = k/m and this is Theorem A's law. Returns a frozen
+    ``scipy.stats.chi2``.
+    """
+    signal_norm_sq = check_float("signal_norm_sq", signal_norm_sq, low=0.0, low_inclusive=False)
+    ell = check_int("ell", ell, low=1)
+    beta = check_float("beta", beta, low=0.0, low_inclusive=False)
+    return stats.chi2(df=ell, scale=beta**2 * signal_norm_sq)
 
 
 # --- a certificate for deeper networks ------------------------------------------------------

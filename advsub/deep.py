@@ -137,6 +137,13 @@ class DeepReLU(EnsembleNet):
         delta1 = self._signals(self._preactivations(x))[0]
         return torch.einsum("enm,emd->end", delta1, self.weights[0])
 
+    def first_layer_signal(self, x) -> torch.Tensor:
+        """δ_1(x) = ∂N/∂(W_1 x), the signal back-propagated to the first hidden layer: (E, n, m_1).
+
+        ∇ₓN(x) = W_1ᵀ δ_1(x); for two layers δ_1 = u ⊙ 1[active], so ‖δ_1‖² = k/m.
+        """
+        return self._signals(self._preactivations(self._check_x(x)))[0]
+
     def preactivation(self, x) -> list[torch.Tensor]:
         """Pre-activations of every hidden layer for every member and point: [(E, n, m_l)]."""
         return self._preactivations(self._check_x(x))
