@@ -17,7 +17,7 @@ from .attacks import (
 )
 from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU, init_beta
-from .training import TrainingHistory, logistic_loss, train
+from .training import TrainingHistory, logistic_loss, train, train_sweep
 from .deep import DeepReLU, train_deep
 from .manifolds import Manifold, make_manifold_dataset
 from .digits import digits_dataset
@@ -40,6 +40,7 @@ __all__ = [
     "TwoLayerReLU",
     "init_beta",
     "train",
+    "train_sweep",
     "TrainingHistory",
     "logistic_loss",
     "orthogonal_gradient",

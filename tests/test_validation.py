@@ -165,7 +165,7 @@ def _train(**kw):
 
 
 TRAINING = [
-    case("net-type", lambda: _train(net="net"), TypeError, r"net must be a TwoLayerReLU, got str"),
+    case("net-type", lambda: _train(net="net"), TypeError, r"net must be a TwoLayerReLU( or a DeepReLU)?, got str"),
     case("X-last-dim", lambda: _train(X=X[:, :-1]), ValueError, r"X must have last dimension 6, got shape \(10, 5\)"),
     case("X-ndim1", lambda: _train(X=X[0]), ValueError, r"X must have 2 dimensions, got shape \(6,\)"),
     case("X-ndim3", lambda: _train(X=X[None]), ValueError, r"X must have 2 dimensions, got shape \(1, 10, 6\)"),
