@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from ._validation import check_choice, check_float, check_int, check_labels, check_tensor
 from .network import TwoLayerReLU
 
-__all__ = ["train", "TrainingHistory", "logistic_loss", "data_coordinates"]
+__all__ = ["train", "train_sweep", "TrainingHistory", "logistic_loss", "data_coordinates"]
 
 OPTIMIZERS = {"gd", "sgd", "momentum", "adam"}
 REDUCED_OPTIMIZERS = {"gd", "sgd", "momentum"}  # updates are combinations of the training points
@@ -292,10 +292,18 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
         if b is not None:
             b_all[gi] = b[sel]
 
+    def buffers(Ea):
+        """Work arrays reused at every step (no allocation, hence no page faults, in the loop)."""
+        shape = (n, Ea, m)
+        extra = torch.empty(K.shape[1], Ea * m, dtype=dt, device=dev) if mode == "coords" else None
+        return torch.empty(shape, dtype=dt, device=dev), torch.empty(shape, dtype=dt, device=dev), \
+            torch.empty(shape, dtype=dt, device=dev), extra
+
+    h, A, pre_next, ZtA = buffers(E)
     for t in range(max_steps):
         T = t + 1
-        h = torch.relu(pre)
-        nyo = neg_y * (h * u).sum(-1)  # −y_j N(x_j), (n, Ea)
+        torch.clamp_min(pre, 0.0, out=h)  # σ(pre)
+        nyo = neg_y * torch.linalg.vecdot(h, u)  # −y_j N(x_j), (n, Ea)
         loss = torch.nn.functional.softplus(nyo).mean(0)
         margin = -nyo.max(0).values
         if full_set:
@@ -313,44 +321,52 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
             full_set = False
             if ids.numel() == 0:
                 break
-            pre, h, nyo, alpha, C, u = pre[:, keep], h[:, keep], nyo[:, keep], alpha[:, keep], C[keep], u[keep]
+            pre, nyo, alpha, C, u = pre[:, keep], nyo[:, keep], alpha[:, keep], C[keep], u[keep]
             if b is not None:
                 b = b[keep]
             if use_mom:
                 vA = vA[:, keep]
                 vb = None if vb is None else vb[keep]
                 vu = None if vu is None else vu[keep]
+            h_old = h[:, keep]
+            h, A, pre_next, ZtA = buffers(ids.numel())
+            h.copy_(h_old)
+            del h_old
         Ea = ids.numel()
         g = neg_y_over * torch.sigmoid(nyo)  # dL/dN(x_j), (n, Ea)
         if minibatch:
             idx = draw()[ids]  # (Ea, batch)
             g = g * torch.zeros(Ea, n, dtype=dt, device=dev).scatter_(1, idx, 1.0).T
-        A = torch.where(pre > 0, g[:, :, None] * u, 0.0)  # ∂L/∂(w_i·x_j), (n, Ea, m)
+        # A = ∂L/∂(w_i·x_j) = g_j u_i 1[pre > 0], (n, Ea, m); sign(σ(pre)) is exactly that indicator.
+        torch.sign(h, out=A)
+        A.mul_(g[:, :, None]).mul_(u)
         db = A.sum(0) if b is not None else None
-        du = (g[:, :, None] * h).sum(0) if train_second_layer else None
+        du = torch.einsum("ne,nem->em", g, h) if train_second_layer else None
         if use_mom:
-            vA = momentum * vA + A
-            A = vA
+            vA.mul_(momentum).add_(A)
+            step = vA
             if vb is not None:
                 vb = momentum * vb + db
                 db = vb
             if vu is not None:
                 vu = momentum * vu + du
                 du = vu
-        flat = A.reshape(n, Ea * m)
-        pre_flat = pre.reshape(n, Ea * m)
+        else:
+            step = A
+        flat = step.view(n, Ea * m)
         # pre ← c·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates)
         if mode == "gram":
-            pre = torch.addmm(pre_flat, K, flat, beta=c, alpha=-lr).reshape(n, Ea, m)
+            torch.addmm(pre.view(n, Ea * m), K, flat, beta=c, alpha=-lr, out=pre_next.view(n, Ea * m))
         else:
-            pre = torch.addmm(pre_flat, K, K.T @ flat, beta=c, alpha=-lr).reshape(n, Ea, m)
+            torch.mm(K.T, flat, out=ZtA)
+            torch.addmm(pre.view(n, Ea * m), K, ZtA, beta=c, alpha=-lr, out=pre_next.view(n, Ea * m))
+        pre, pre_next = pre_next, pre
         if c != 1.0:
-            alpha = torch.add(c * alpha, A, alpha=-lr)
+            alpha.mul_(c)
             C = C * c
-        else:
-            alpha = torch.add(alpha, A, alpha=-lr)
+        alpha.add_(step, alpha=-lr)
         if b is not None:
-            pre = pre - lr * db
+            pre.sub_(lr * db)
             b = c * b - lr * db
         if train_second_layer:
             u = c * u - lr * du
@@ -528,3 +544,99 @@ def train(
         target_margin=target_margin,
         optimizer=optimizer,
     )
+
+
+def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kwargs) -> list[TrainingHistory]:
+    """Train many configurations with one call and one progress bar.
+
+    A sweep over ℓ, m, d, β, λ or seeds is a list of independent training problems. Each
+    is an ensemble trained by :func:`train` (all members at once, in the data's own
+    coordinates); tasks that share the same data tensors ``X`` and ``y`` (the same
+    objects), the same network shape (d, m, bias, dtype, device) and the same settings
+    are concatenated into a single ensemble and trained in one batched run (for example a
+    β sweep or several seeds' worth of networks on one data set).
+
+    Parameters
+    ----------
+    tasks : sequence of (net, X, y) or (net, X, y, kwargs)
+        Each net is trained in place. ``kwargs`` (a dict) overrides ``train_kwargs`` for
+        that task (e.g. ``{"weight_decay": 1e-2}``).
+    progress : bool
+        One tqdm bar over all networks of the sweep.
+    desc : str
+        Label of the bar.
+    **train_kwargs
+        Passed to :func:`train` (``lr`` and ``max_steps`` are required there).
+
+    Returns
+    -------
+    list of TrainingHistory, one per task, in order. Stacked tasks give the same result
+    as separate calls to rounding (≤ 1e-12 relative); with ``optimizer="sgd"`` tasks are
+    never stacked, so that each task's minibatch draws are those of its own call.
+
+    Examples
+    --------
+    >>> tasks = []
+    >>> for ell in (10, 50, 90):
+    ...     P = Subspace.random(100, ell, seed=ell)
+    ...     X, y = make_dataset(P, 50, seed=1)
+    ...     tasks.append((TwoLayerReLU(100, 100, ensemble=20, seed=2), X, y))
+    >>> histories = train_sweep(tasks, lr=0.5, max_steps=2000, progress=False)
+    """
+    if isinstance(tasks, (str, bytes)) or not hasattr(tasks, "__iter__"):
+        raise TypeError(f"tasks must be a sequence of (net, X, y[, kwargs]) tuples, got {type(tasks).__name__}")
+    tasks = list(tasks)
+    items = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, (tuple, list)) or len(task) not in (3, 4):
+            raise TypeError(f"tasks[{i}] must be a tuple (net, X, y) or (net, X, y, kwargs), got {task!r:.80}")
+        net, X, y = task[:3]
+        extra = task[3] if len(task) == 4 else {}
+        if not isinstance(extra, dict):
+            raise TypeError(f"tasks[{i}][3] must be a dict of train() keyword arguments, got {type(extra).__name__}")
+        if not isinstance(net, TwoLayerReLU):
+            raise TypeError(f"tasks[{i}][0] must be a TwoLayerReLU, got {type(net).__name__}")
+        kw = dict(train_kwargs, **extra)
+        kw.pop("progress", None)
+        items.append((net, X, y, kw))
+    # Group stackable tasks: same data objects, shape and settings (never SGD, see above).
+    groups: dict = {}
+    for i, (net, X, y, kw) in enumerate(items):
+        key = (id(X), id(y), net.d, net.m, net.has_bias, net.dtype, str(net.device), repr(sorted(kw.items())))
+        if kw.get("optimizer", "gd") == "sgd" or not isinstance(X, torch.Tensor):
+            key = ("alone", i)
+        groups.setdefault(key, []).append(i)
+    histories: list = [None] * len(items)
+    bar = tqdm(total=sum(net.ensemble for net, *_ in items), disable=not progress, desc=desc)
+    for members in groups.values():
+        nets = [items[i][0] for i in members]
+        net0, X, y, kw = items[members[0]]
+        if len(members) == 1:
+            histories[members[0]] = train(net0, X, y, progress=False, **kw)
+        else:
+            big = object.__new__(type(net0))
+            big.__dict__.update(net0.__dict__)
+            big.ensemble = sum(nt.ensemble for nt in nets)
+            for name in ("W", "u", "b"):
+                parts = [getattr(nt, name) for nt in nets]
+                setattr(big, name, None if parts[0] is None else torch.cat(parts))
+            big.W0 = None  # not used by train
+            h = train(big, X, y, progress=False, **kw)
+            lo = 0
+            for i, nt in zip(members, nets):
+                hi = lo + nt.ensemble
+                for name in ("W", "u", "b"):
+                    if getattr(big, name) is not None:
+                        setattr(nt, name, getattr(big, name)[lo:hi].clone())
+                steps, reached = h.steps[lo:hi].clone(), h.reached[lo:hi].clone()
+                # The rows this task alone would have recorded: until its last member stopped.
+                T = int(steps.max()) + 1 if bool(reached.all()) and int(steps.max()) + 1 <= h.loss.shape[0] else h.loss.shape[0]
+                histories[i] = TrainingHistory(
+                    loss=h.loss[:T, lo:hi].clone(), margin=h.margin[:T, lo:hi].clone(), steps=steps, reached=reached,
+                    final_loss=h.final_loss[lo:hi].clone(), final_margin=h.final_margin[lo:hi].clone(),
+                    target_margin=h.target_margin, optimizer=h.optimizer,
+                )
+                lo = hi
+        bar.update(sum(nt.ensemble for nt in nets))
+    bar.close()
+    return histories

@@ -135,3 +135,27 @@ def test_float32_reduced_close_to_full():
     assert fast.W.dtype == torch.float32
     assert _rel(fast.W, full.W) <= 1e-4
     assert _rel(fast(X), full(X)) <= 1e-4
+
+
+def test_train_sweep_matches_separate_calls():
+    """Stacked tasks (same data) and unstacked ones (other data, SGD) give train()'s results."""
+    from advsub import train_sweep
+
+    S = Subspace.random(30, 10, seed=0)
+    X, y = make_dataset(S, 20, seed=1)
+    S2 = Subspace.random(30, 20, seed=2)
+    X2, y2 = make_dataset(S2, 20, seed=3)
+    nets = [TwoLayerReLU(30, 10, ensemble=E, seed=s, init_scale=beta)
+            for E, s, beta in ((3, 4, "standard"), (2, 5, "small"), (4, 6, "standard"), (2, 7, "standard"))]
+    refs = [net.clone() for net in nets]
+    tasks = [(nets[0], X, y), (nets[1], X, y), (nets[2], X2, y2), (nets[3], X, y, {"optimizer": "sgd", "seed": 1})]
+    hs = train_sweep(tasks, lr=0.5, max_steps=3000, progress=False)
+    assert len(hs) == 4
+    for (net, Xt, yt, *extra), ref, h in zip(tasks, refs, hs):
+        kw = dict(lr=0.5, max_steps=3000, progress=False, **(extra[0] if extra else {}))
+        h1 = train(ref, Xt, yt, **kw)
+        assert torch.equal(h.steps, h1.steps) and h.loss.shape == h1.loss.shape
+        assert torch.allclose(net.W, ref.W, rtol=0, atol=1e-12)
+        assert torch.allclose(h.margin, h1.margin, rtol=0, atol=1e-12)
+    with pytest.raises(TypeError, match="tasks"):
+        train_sweep([(nets[0], X)], lr=0.5, max_steps=2)
