@@ -17,21 +17,29 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 
-from ._validation import check_choice, check_float, check_int, check_net_points
-from .geometry import Subspace
+from . import theory
+from ._validation import check_choice, check_float, check_int, check_labels, check_net_points, check_tensor
+from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU
 
 __all__ = [
     "orthogonal_gradient",
+    "flip_along",
     "universal_direction",
     "universal_perturbation",
+    "self_term_agreement",
     "orthogonal_attack",
     "unconstrained_attack",
     "orthogonal_lipschitz_constant",
     "certified_orthogonal_radius",
+    "AttackSample",
+    "attack_sample",
+    "attack_experiment",
 ]
 
 NORMS = {"l2", "linf"}
@@ -188,6 +196,41 @@ def _first_flip(net, x, direction, max_t, rtol):
     return _first_flip_scan(net, x, direction, max_t, rtol)
 
 
+def flip_along(net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rtol: float = 1e-6):
+    """Smallest step along a given direction that flips N(x): the size ‖z‖, z = t·direction/‖direction‖.
+
+    Parameters
+    ----------
+    net : EnsembleNet
+        Exact (breakpoints) for a TwoLayerReLU, grid scan + bisection otherwise (``max_norm`` finite).
+    x : tensor (n, d) or (E, n, d)
+    direction : tensor (d,), (E, d) or (E, n, d)
+        One direction for all, one per member, or one per point; normalised here (Euclidean).
+    max_norm : float > 0 or inf
+
+    Returns
+    -------
+    size : (E, n), ``inf`` where no step of norm ≤ ``max_norm`` flips;  flipped : (E, n) bool.
+    """
+    if not isinstance(net, EnsembleNet):
+        raise TypeError(f"net must be an advsub network (TwoLayerReLU, ...), got {type(net).__name__}")
+    max_norm = _check_max_norm(max_norm)
+    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
+    x = check_net_points("x", x, net)
+    direction = check_tensor("direction", direction, ndim=(1, 2, 3), dtype=net.dtype, device=net.device, last_dim=net.d)
+    if direction.ndim == 1:
+        direction = direction.expand(net.ensemble, -1)
+    expected = (net.ensemble, net.d) if direction.ndim == 2 else (net.ensemble, x.shape[-2], net.d)
+    if tuple(direction.shape) != expected:
+        raise ValueError(f"direction must have shape (d,), (E, d) or (E, n, d) = {expected}, got {tuple(direction.shape)}")
+    norm = direction.norm(dim=-1, keepdim=True)
+    if bool((norm == 0).any()):
+        raise ValueError("direction must be non-zero")
+    size = _first_flip(net, x, direction / norm, max_norm, rtol)
+    flipped = torch.isfinite(size) & (size <= max_norm)
+    return torch.where(flipped, size, torch.full_like(size, math.inf)), flipped
+
+
 # --- Theorem B: one universal direction ----------------------------------------------
 def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """The universal direction v/‖v‖, v = Σ_i u_i Π w_i, one unit vector in P⊥ per member: (E, d).
@@ -203,6 +246,20 @@ def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     if bool((norm == 0).any()):
         raise ValueError("the universal direction Σ_i u_i Π w_i is zero for some member: it has no direction")
     return v / norm
+
+
+def self_term_agreement(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
+    """Fraction of neurons j with u_j (Π w_j · v) > 0, v = Σ_i u_i Π w_i: (E,).
+
+    Those are the neurons whose pre-activation the universal step moves in the direction
+    of Theorem B's self term (compare :func:`advsub.theory.self_term_agreement`).
+    """
+    _check_net_subspace(net, subspace)
+    _check_two_layer(net, "self_term_agreement")
+    C = _orth(subspace, net)
+    Wp = net.W @ C  # (E, m, ℓ)
+    v = torch.einsum("em,eml->el", net.u, Wp)
+    return ((net.u * torch.einsum("eml,el->em", Wp, v)) > 0).to(net.dtype).mean(-1)
 
 
 def universal_perturbation(
@@ -242,10 +299,7 @@ def universal_perturbation(
     x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
     v = universal_direction(net, subspace)
     s = _sign(net._forward(x))
-    direction = -s[..., None] * v[:, None, :]  # (E, n, d)
-    size = _first_flip(net, x, direction, max_norm, rtol)
-    flipped = torch.isfinite(size) & (size <= max_norm)
-    return torch.where(flipped, size, torch.full_like(size, math.inf)), flipped
+    return flip_along(net, x, -s[..., None] * v[:, None, :], max_norm=max_norm, rtol=rtol)
 
 
 # --- DeepFool-style attacks --------------------------------------------------------
@@ -425,3 +479,127 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
     lip = orthogonal_lipschitz_constant(net, subspace)[:, None]
     out = net._forward(x).abs()
     return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))
+
+
+# --- measuring all of them on a trained ensemble ---------------------------------------
+@dataclass
+class AttackSample:
+    """Every size of the chapters' sandwich at every held-out point x0 ∈ P of every member.
+
+    Arrays of shape (E, n) unless said otherwise (numpy, float64); an attack that was not
+    run is ``None``. ``inf`` marks points that an attack did not flip.
+
+    Attributes
+    ----------
+    d, ell, m : int;  beta : float
+    output : N(x0).    k : number of active neurons at x0.    label : held-out label (or None).
+    orth_grad : ‖Π∇N(x0)‖.
+    certified : :func:`certified_orthogonal_radius`.
+    universal, flipped : :func:`universal_perturbation` (size, bool).
+    orthogonal : l2 size of :func:`orthogonal_attack`.   unconstrained : of :func:`unconstrained_attack`.
+    reached, steps : (E,) from training;  train_margin : (E,) final minimum margin.
+    """
+
+    d: int
+    ell: int
+    m: int
+    beta: float
+    output: np.ndarray
+    k: np.ndarray
+    label: np.ndarray | None
+    orth_grad: np.ndarray
+    certified: np.ndarray
+    universal: np.ndarray
+    flipped: np.ndarray
+    orthogonal: np.ndarray | None = None
+    unconstrained: np.ndarray | None = None
+    reached: np.ndarray | None = None
+    steps: np.ndarray | None = None
+    train_margin: np.ndarray | None = None
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Theorem B's size |N(x0)|·m/(kβ√ℓ) (:func:`advsub.theory.predicted_universal_size`)."""
+        return theory.predicted_universal_size(self.output, self.k, self.m, self.d, self.ell, beta=self.beta)
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """(E,) held-out accuracy sign N(x0) = y0 (points with N(x0) = 0 count as errors)."""
+        if self.label is None:
+            raise ValueError("this sample has no held-out labels (labels=None)")
+        return (np.sign(self.output) == self.label).mean(axis=1)
+
+    def flip_rate(self, budget: float = math.inf) -> float:
+        """Fraction of points flipped by a universal step of norm ≤ ``budget``."""
+        return float((self.universal <= budget).mean())
+
+    def __repr__(self) -> str:
+        return (f"AttackSample(d={self.d}, ell={self.ell}, m={self.m}, beta={self.beta:.3g}, "
+                f"points={self.output.shape}, flip rate={self.flip_rate():.3f})")
+
+
+def attack_sample(net: TwoLayerReLU, x, subspace: Subspace, *, y=None, attack: bool = True,
+                  unconstrained: bool = False, steps: int = 50) -> AttackSample:
+    """Measure N, k, ‖Π∇N‖, the certificate, the universal step and (optionally) the attacks at x.
+
+    ``x`` (n, d) or (E, n, d) points of P, ``y`` (n,) their labels or None. ``attack``: run
+    :func:`orthogonal_attack` (l2); ``unconstrained``: run :func:`unconstrained_attack` too.
+    """
+    _check_net_subspace(net, subspace)
+    _check_two_layer(net, "attack_sample")
+    x = check_net_points("x", x, net, subspace=subspace)
+    if y is not None:
+        y = check_labels("y", y, x.shape[-2], dtype=net.dtype, device=net.device)
+    np_ = lambda t: t.detach().cpu().numpy().astype(np.float64)  # noqa: E731
+    size, flipped = universal_perturbation(net, x, subspace)
+    return AttackSample(
+        d=net.d, ell=subspace.ell, m=net.m, beta=net.beta,
+        output=np_(net._forward(x)),
+        k=np_(net._preactivation(x) > 0).sum(-1),
+        label=None if y is None else np_(y),
+        orth_grad=np_((net._input_gradient(x) @ _orth(subspace, net)).norm(dim=-1)),
+        certified=np_(certified_orthogonal_radius(net, x, subspace)),
+        universal=np_(size), flipped=flipped.cpu().numpy(),
+        orthogonal=np_(orthogonal_attack(net, x, subspace, steps=steps)[1]) if attack else None,
+        unconstrained=np_(unconstrained_attack(net, x, steps=steps)[1]) if unconstrained else None,
+    )
+
+
+def attack_experiment(
+    d: int,
+    ell: int,
+    m: int,
+    *,
+    ensemble: int,
+    n: int = 100,
+    n_test: int = 100,
+    init_scale="standard",
+    labels: str = "random",
+    optimizer: str = "gd",
+    lr: float = 0.5,
+    max_steps: int = 2000,
+    weight_decay: float = 0.0,
+    attack: bool = True,
+    unconstrained: bool = False,
+    seed: int = 0,
+) -> AttackSample:
+    """Train an ensemble on n points of a random P and measure :func:`attack_sample` on n_test held-out points.
+
+    The n + n_test points come from one draw of :func:`advsub.make_dataset` (so with
+    ``labels="linear"`` the held-out labels follow the same halfspace). Seeds: subspace
+    ``seed``, data ``seed + 1``, networks ``seed + 2``.
+    """
+    from .training import train
+
+    ensemble = check_int("ensemble", ensemble, low=1)
+    n = check_int("n", n, low=1)
+    n_test = check_int("n_test", n_test, low=1)
+    P = Subspace.random(d, ell, seed=seed)
+    X, y = make_dataset(P, n + n_test, seed=seed + 1, labels=labels)
+    net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=seed + 2)
+    hist = train(net, X[:n], y[:n], optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay,
+                 progress=False)
+    sample = attack_sample(net, X[n:], P, y=y[n:], attack=attack, unconstrained=unconstrained)
+    sample.reached, sample.steps = hist.reached.cpu().numpy(), hist.steps.cpu().numpy()
+    sample.train_margin = hist.final_margin.cpu().numpy()
+    return sample

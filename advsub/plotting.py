@@ -181,3 +181,135 @@ def plot_gradient_explorer(sample, axes):
         fontsize="small",
     )
     return axes
+
+
+# --- Chapters 02 and 03: the universal direction, attacks and certificates -----------------------
+
+
+def plot_size_vs_ell(ells, ratios, slopes, ax, *, reference: float = -0.5):
+    """log-log: size/|N(x0)| of the universal step against ℓ, one line per seed, with the fitted slope.
+
+    Parameters
+    ----------
+    ells : array (L,)
+    ratios : array (S, L)
+        Median over points of ‖z‖/|N(x0)|, one row per seed.
+    slopes : array (S,)
+        Fitted log-log slopes, one per seed.
+    reference : float
+        The exponent the theory predicts (−1/2); −1 (the summary's claim) is drawn too.
+    """
+    ells, ratios, slopes = np.asarray(ells, float), np.asarray(ratios, float), np.asarray(slopes, float)
+    for s, row in enumerate(ratios):
+        ax.plot(ells, row, "o-", color="C0", alpha=0.35, lw=1, label="median per seed" if s == 0 else None)
+    geo = np.exp(np.log(ratios).mean(0))
+    anchor = geo[len(ells) // 2] / ells[len(ells) // 2] ** reference
+    ax.plot(ells, anchor * ells**reference, "k--", label=rf"theory $\propto \ell^{{{reference:g}}}$ ($\sqrt{{d/\ell}}$)")
+    anchor1 = geo[len(ells) // 2] / ells[len(ells) // 2] ** -1.0
+    ax.plot(ells, anchor1 * ells**-1.0, ":", color="C3", label=r"summary's claim $\propto \ell^{-1}$")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$\ell = \dim P^\perp$")
+    ax.set_ylabel(r"$\|z\|/|N(x_0)|$ (input units per output unit)")
+    ax.set_title(f"fitted exponent {slopes.mean():.3f} ± {slopes.std(ddof=1) if len(slopes) > 1 else 0:.3f} (sd over {len(slopes)} seeds)",
+                 fontsize="small")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_size_vs_output(output, size, k, m: int, d: int, ell: int, ax, *, beta=None, max_points: int = 2000):
+    """Scatter of the universal size against |N(x0)|, with Theorem B's line |N|·(m/k̄)·√(d/ℓ)."""
+    from .theory import predicted_universal_size
+
+    out, size, k = (np.abs(np.asarray(a, float)).ravel() for a in (output, size, k))
+    keep = np.isfinite(size) & (k > 0)
+    out, size, k = out[keep][:max_points], size[keep][:max_points], k[keep][:max_points]
+    sc = ax.scatter(out, size, c=k / m, s=8, cmap="viridis", alpha=0.7, label="held-out points")
+    plt.colorbar(sc, ax=ax, label="k/m (active fraction)")
+    grid = np.linspace(0, out.max() * 1.05, 50)
+    ax.plot(grid, predicted_universal_size(grid, np.full_like(grid, k.mean()), m, d, ell, beta=beta), "k--",
+            label=r"theory $|N(x_0)|\,(m/\bar k)\,\sqrt{d/\ell}$")
+    ax.set_xlabel(r"$|N(x_0)|$ (output units)")
+    ax.set_ylabel(r"universal step $\|z\|$ (input units)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_sandwich(certified, orthogonal, universal, ax, *, unconstrained=None):
+    """Per point, sorted by the orthogonal attack: certified radius ≤ orthogonal attack ≤ universal step."""
+    c, o, u = (np.asarray(a, float).ravel() for a in (certified, orthogonal, universal))
+    order = np.argsort(o)
+    x = np.arange(len(o))
+    ax.plot(x, u[order], ".", ms=3, color="C3", label="universal step (upper bound)")
+    ax.plot(x, o[order], "-", lw=1.5, color="C0", label="orthogonal attack (DeepFool in $P^\\perp$)")
+    ax.plot(x, c[order], ".", ms=3, color="C2", label="certified radius (lower bound)")
+    if unconstrained is not None:
+        ax.plot(x, np.asarray(unconstrained, float).ravel()[order], ".", ms=2, color="0.5", alpha=0.6,
+                label="unconstrained attack (all of $\\mathbb{R}^d$)")
+    ax.set_yscale("log")
+    ax.set_xlabel("held-out point (sorted by the orthogonal attack)")
+    ax.set_ylabel(r"$\ell_2$ size of the perturbation (input units)")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_regime_sweep(ells, ms, agreement, agreement_theory, flip_rate, size_ratio_q, axes):
+    """Where Theorem B's clean argument holds: everything against m/ℓ, one colour per ℓ.
+
+    Parameters
+    ----------
+    ells, ms : arrays (R,)
+        The configurations.
+    agreement, agreement_theory : arrays (R,)
+        Measured fraction of neurons moved the self term's way, and its exact law.
+    flip_rate : array (R,)
+        Fraction of held-out points flipped within the budget ‖z‖ ≤ ‖x0‖.
+    size_ratio_q : array (R, 3)
+        10%, 50%, 90% quantiles of measured size / predicted size.
+    axes : two Axes
+    """
+    ells, ms = np.asarray(ells), np.asarray(ms)
+    agreement, agreement_theory, flip_rate = (np.asarray(a, float) for a in (agreement, agreement_theory, flip_rate))
+    q = np.asarray(size_ratio_q, float)
+    for j, ell in enumerate(np.unique(ells)):
+        sel = np.flatnonzero(ells == ell)
+        sel = sel[np.argsort(ms[sel] / ell)]
+        r = ms[sel] / ell
+        c = f"C{j}"
+        axes[0].plot(r, agreement[sel], "o", color=c, label=f"ℓ={ell}: neurons moved the self term's way")
+        axes[0].plot(r, agreement_theory[sel], "--", color=c, lw=1)
+        axes[0].plot(r, flip_rate[sel], "s-", color=c, mfc="none", label=f"ℓ={ell}: points flipped, $\|z\|\leq\|x_0\|$")
+        axes[1].errorbar(r, q[sel, 1], yerr=[q[sel, 1] - q[sel, 0], q[sel, 2] - q[sel, 1]], fmt="o-", color=c,
+                         capsize=3, label=f"ℓ={ell}: median, 10%–90%")
+    axes[0].plot([], [], "k--", lw=1, label=r"theory $\mathbb{E}\,\Phi(\sqrt{\chi^2_\ell/(m-1)})$")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel(r"$m/\ell$")
+    axes[0].set_ylim(0.45, 1.03)
+    axes[0].set_ylabel("fraction")
+    axes[0].legend(fontsize="x-small")
+    axes[1].axhline(1.0, color="k", ls="--", lw=1, label="theory (ratio 1)")
+    axes[1].set_yscale("log")
+    axes[1].set_ylabel("measured / predicted universal size")
+    axes[1].legend(fontsize="x-small")
+    return axes
+
+
+def plot_beta_sweep(betas, curves, ax, *, ylabel: str, slopes=None):
+    """log-log curves against β, each ``curves[name] = (values (B,), theory_slope)`` with its fitted slope.
+
+    A dashed line of the theory slope is anchored at the first β of each curve.
+    """
+    betas = np.asarray(betas, float)
+    for j, (name, (values, slope)) in enumerate(curves.items()):
+        values = np.asarray(values, float)
+        fit = np.polyfit(np.log(betas), np.log(values), 1)[0]
+        ax.plot(betas, values, "o-", color=f"C{j}", label=f"{name} (fitted slope {fit:.2f})")
+        ax.plot(betas, values[0] * (betas / betas[0]) ** slope, "--", color=f"C{j}", lw=1, alpha=0.7,
+                label=f"theory slope {slope:g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"initialisation scale $\beta$")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    return ax

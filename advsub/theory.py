@@ -23,6 +23,7 @@ __all__ = [
     "predicted_universal_size",
     "weight_decay_factor",
     "expected_orthogonal_operator_norm",
+    "self_term_agreement",
 ]
 
 
@@ -85,20 +86,22 @@ def upper_bound_failure_probability(ell: int) -> float:
     return math.exp(-ell)
 
 
-def predicted_universal_size(output, k, m: int, d: int, ell: int):
+def predicted_universal_size(output, k, m: int, d: int, ell: int, beta: float | None = None):
     """Theorem B's predicted flipping size along the universal direction: |N(x0)|·(m/k)·√(d/ℓ).
 
+    For a general initialisation scale β it is |N(x0)|·m/(kβ√ℓ) (``beta=None``: β = 1/√d).
     ``output`` and ``k`` may be arrays (broadcast); entries with k = 0 give inf.
     """
     m = check_int("m", m, low=1)
     d = check_int("d", d, low=2)
     ell = check_int("ell", ell, low=1, high=d - 1)
+    scale = math.sqrt(d / ell) if beta is None else 1.0 / (check_float("beta", beta, low=0.0, low_inclusive=False) * math.sqrt(ell))
     out = np.abs(check_real_array("output", output))
     k = check_real_array("k", k)
     if np.any(k < 0) or np.any(k > m):
         raise ValueError(f"k must lie in 0..m={m}, got values from {k.min()} to {k.max()}")
     # k = 0 (no active neuron, so N(x0) = 0 too) gives inf, not 0·inf = nan.
-    size = np.where(k > 0, out * m / np.where(k > 0, k, 1.0), np.inf) * math.sqrt(d / ell)
+    size = np.where(k > 0, out * m / np.where(k > 0, k, 1.0), np.inf) * scale
     return float(size) if size.ndim == 0 else size
 
 
@@ -121,3 +124,22 @@ def expected_orthogonal_operator_norm(m: int, ell: int, beta: float) -> float:
     ell = check_int("ell", ell, low=1)
     beta = check_float("beta", beta, low=0.0, low_inclusive=False)
     return beta * (math.sqrt(m) + math.sqrt(ell))
+
+
+def self_term_agreement(ell: int, m: int) -> float:
+    """P(u_j (Πw_j·v) > 0), v = Σ_i u_i Πw_i: the chance that neuron j moves the way Theorem B's self term says.
+
+    Given Πw_j the cross term u_j Σ_{i≠j} u_i Πw_i·Πw_j is N(0, β²(m−1)‖Πw_j‖²/m²) and the
+    self term is ‖Πw_j‖²/m, so the probability is E Φ(√(Q/(m−1))) with Q ~ χ²_ℓ
+    (exact for the Gaussian initialisation, any β): close to 1 when ℓ ≫ m, → 1/2 when ℓ ≪ m.
+    """
+    ell = check_int("ell", ell, low=1)
+    m = check_int("m", m, low=1)
+    if m == 1:
+        return 1.0
+    from scipy import integrate
+
+    law = stats.chi2(df=ell)
+    lo, hi = law.ppf(1e-12), law.ppf(1 - 1e-12)
+    value, _ = integrate.quad(lambda q: stats.norm.cdf(math.sqrt(q / (m - 1))) * law.pdf(q), lo, hi, limit=200)
+    return float(value)
