@@ -14,7 +14,7 @@ help:
 	@echo "make book         create .venv, execute the chapter notebooks (full mode), build the HTML book"
 	@echo "make test         create .venv if needed and run every test (package, notebooks, nbval, book, browser)"
 	@echo "make test-fast    package tests only"
-	@echo "make bench        run the benchmarks and print the table of ratios"
+	@echo "make bench        run the benchmarks and print the table (BENCH_ARGS=\"--quick\" or \"--notebooks both\")"
 	@echo "make lab          open JupyterLab on notebooks/"
 	@echo "make assignments  write student notebooks and the autograder"
 	@echo "make clean        remove build products (keeps .venv)"
@@ -50,8 +50,9 @@ test: $(STAMP) chromium
 test-fast: $(STAMP)
 	$(PY) -m pytest tests -m "not notebooks and not book and not browser"
 
+# The benchmark of issue 3 (about 15 min on 2 cores; notebooks in fast mode by default).
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

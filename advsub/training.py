@@ -187,7 +187,7 @@ def data_coordinates(X: torch.Tensor):
 def _bytes_per_member(path, n, m, d, batch, optimizer, itemsize):
     """Working memory of one member inside the training loop (the net's own tensors excluded)."""
     if path == "reduced":
-        words = 9 * n * m + 2 * m * d + (n * m if optimizer == "momentum" else 0)
+        words = 9 * n * m + 4 * m * d + (n * m if optimizer == "momentum" else 0)
     else:
         words = 5 * n * m + 4 * m * d + (batch or 0) * d + (2 * m * d if optimizer in ("momentum", "adam") else 0)
     return words * itemsize
@@ -198,9 +198,10 @@ def _sub_net(net, lo, hi):
     new = object.__new__(type(net))
     new.__dict__.update(net.__dict__)
     new.ensemble = hi - lo
-    for name in ("W", "u", "W0", "b"):
+    for name in ("W", "u", "b"):
         t = getattr(net, name)
         setattr(new, name, None if t is None else t[lo:hi].clone())
+    new.W0 = None  # not used by the training loops
     return new
 
 
@@ -378,7 +379,9 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
     done = stopped_at >= 0
     steps = torch.where(done, stopped_at, torch.full_like(stopped_at, T))
     # Back to R^d: W = C·W(start) + αᵀ X, one matrix product for the whole chunk.
-    net.W = C_all[:, None, None] * W_start + (alpha_all.reshape(n, E * m).T @ X).reshape(E, m, d)
+    W_new = (alpha_all.reshape(n, E * m).T @ X).view(E, m, d)
+    del alpha_all, alpha, pre, pre_next, h, A, vA
+    net.W = W_new.addcmul_(C_all[:, None, None], W_start)
     net.u = u_all
     net.b = b_all
     # A stopped member is frozen: from its stopping step on, report its loss and margin
