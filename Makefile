@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 BUILD := _build
 
-.PHONY: help venv book notebooks test test-fast bench lab assignments chromium clean
+.PHONY: help venv book notebooks test test-fast bench lab assignments grade chromium clean
 
 help:
 	@echo "make book         create .venv, execute the chapter notebooks (full mode), build the HTML book"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench        run the benchmarks and print the table (BENCH_ARGS=\"--quick\" or \"--notebooks both\")"
 	@echo "make lab          open JupyterLab on notebooks/"
 	@echo "make assignments  write student notebooks and the autograder"
+	@echo "make grade NB=... grade one filled-in student notebook (score per exercise and total)"
 	@echo "make clean        remove build products (keeps .venv)"
 
 venv: $(STAMP)
@@ -54,8 +55,20 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
+# JupyterLab from the venv (jupyterlab_widgets makes the sliders live); `make lab LAB_ARGS=--no-browser`.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
+
+# Student notebooks (assignments/student/) and the nbgrader autograder (assignments/autograder/),
+# then the instructor notebooks graded by it: they must get full marks.
+assignments: $(STAMP)
+	$(PY) scripts/assignments.py generate
+	$(PY) scripts/assignments.py instructor
+
+# Grade one filled-in student notebook: make grade NB=assignments/student/01_gradient_lower_bound.ipynb
+grade: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/notebook.ipynb (after make assignments)"; exit 2; }
+	$(PY) scripts/assignments.py grade "$(NB)"
 
 clean:
 	rm -rf $(BUILD) .pytest_cache
