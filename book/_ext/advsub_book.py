@@ -48,11 +48,46 @@ def api_sections() -> str:
     return "".join(parts)
 
 
-def rst_docstring(app, what, name, obj, options, lines):
-    """Let docstrings use the book's MyST habits; autodoc reads them as reStructuredText.
+FIELD_SECTIONS = {"parameters", "other parameters", "returns", "yields", "receives", "raises", "warns",
+                  "attributes", "methods", "see also", "keyword arguments", "args", "arguments"}
 
-    A MyST role ``{cite:p}`key``` becomes ``:cite:p:`key```, and a bar (|x| for an absolute
-    value, a substitution in reStructuredText) is escaped outside inline literals and roles.
+
+def _literal_formulas(lines: list[str]) -> list[str]:
+    """Make a formula indented under a prose line (no blank line between) a literal block.
+
+    Docstrings here write ``... gives\n    N(x) = Σ_i u_i σ(w_i·x),\nso ...``; reStructuredText
+    reads that as a broken definition list. Only prose is touched: not the NumPy field
+    sections (Parameters, Returns, ...), whose indented descriptions are meant.
+    """
+    out, section, i = [], None, 0
+    indent = lambda t: len(t) - len(t.lstrip())  # noqa: E731
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and line.strip() and set(lines[i + 1].strip()) == {"-"}:
+            section = line.strip().lower()
+        prev = out[-1] if out else ""
+        if (section not in FIELD_SECTIONS and line.strip() and prev.strip()
+                and indent(line) >= indent(prev) + 4 and not prev.rstrip().endswith("::")
+                and not prev.lstrip().startswith((".. ", ">>>", "- ", "* "))):
+            base = indent(prev)
+            out += ["", " " * base + "::", ""]
+            while i < len(lines) and (not lines[i].strip() or indent(lines[i]) > base):
+                out.append(lines[i])
+                i += 1
+            if i < len(lines):
+                out.append("")
+            continue
+        out.append(line)
+        i += 1
+    return out
+
+
+def rst_docstring(app, what, name, obj, options, lines):
+    """Let docstrings use the book's habits; autodoc reads them as reStructuredText.
+
+    A MyST role ``{cite:p}`key``` becomes ``:cite:p:`key```; a bar (|x| for an absolute
+    value, a substitution in reStructuredText) is escaped outside inline literals and
+    roles; a formula indented under a line of prose becomes a literal block.
     """
     for i, line in enumerate(lines):
         line = MYST_ROLE.sub(r":\1:`", line)
@@ -60,6 +95,7 @@ def rst_docstring(app, what, name, obj, options, lines):
             pieces = re.split(r"(`[^`]*`)", line)
             line = "".join(p if p.startswith("`") else p.replace("|", "\\|") for p in pieces)
         lines[i] = line
+    lines[:] = _literal_formulas(lines)
 
 
 MYST_ROLE = re.compile(r"\{([a-z]+(?::[a-z]+)?)\}`")
