@@ -15,6 +15,15 @@ invariance lemma. Weight decay λ is applied as w ← (1 − ηλ) w before the 
 
 A member stops updating as soon as its minimum margin min_j y_j N(x_j) reaches
 ``target_margin`` (the paper's stopping rule).
+
+Because every update is a combination of training points, GD, SGD and momentum are run
+by default in the data's own coordinates (the *reduced path*): with
+w_i(t) = C(t) w_i(0) + Σ_j α_ij(t) x_j exactly, the pre-activations at the training
+points are updated through the n × n Gram matrix (or a rank-r factor of it, r = dim
+span(x_1..x_n) ≤ d − ℓ), at a cost per step ∝ n·m·min(n, 2r) instead of n·m·d, and W is
+mapped back to R^d once at the end. It gives the full-space result to rounding
+(``reduced=False`` forces the full loop; Adam always uses it). :func:`train_sweep`
+trains a list of configurations with one call and one progress bar.
 """
 from __future__ import annotations
 
