@@ -23,7 +23,7 @@ import torch
 from ._validation import check_choice, check_float, check_int, check_tensor
 from .geometry import Subspace
 
-__all__ = ["Manifold", "make_manifold_dataset"]
+__all__ = ["Manifold", "make_manifold_dataset", "manifold_labels"]
 
 
 class Manifold:
@@ -182,7 +182,9 @@ def make_manifold_dataset(manifold: Manifold, n: int, *, seed: int, labels: str 
 
     ``labels="random"`` draws fair independent labels (memorisation, as in
     :func:`~advsub.geometry.make_dataset`); ``labels="linear"`` labels by the sign of a
-    random direction inside the manifold's span.
+    random direction inside the manifold's span; ``labels="intrinsic"`` splits the manifold
+    into two halves by its own coordinates (:func:`manifold_labels`): sign(θ_1) on the
+    sphere, sign(cos θ_1) on the torus.
 
     Returns
     -------
@@ -192,14 +194,25 @@ def make_manifold_dataset(manifold: Manifold, n: int, *, seed: int, labels: str 
     """
     if not isinstance(manifold, Manifold):
         raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
-    labels = check_choice("labels", labels, {"random", "linear"})
+    labels = check_choice("labels", labels, {"random", "linear", "intrinsic"})
     seed = check_int("seed", seed, low=0)
     theta = manifold.sample(n, seed=seed)
     X = manifold._embed(theta)
     g = torch.Generator(device="cpu").manual_seed(seed + 1)
     if labels == "random":
         y = torch.randint(0, 2, (X.shape[0],), generator=g).to(torch.float64) * 2 - 1
-    else:
+    elif labels == "linear":
         direction = manifold._basis @ torch.randn(manifold._basis.shape[1], generator=g, dtype=torch.float64)
         y = torch.where(X @ direction >= 0, 1.0, -1.0).to(torch.float64)
+    else:
+        y = manifold_labels(manifold, theta)
     return X, y, theta
+
+
+def manifold_labels(manifold: Manifold, theta) -> torch.Tensor:
+    """The intrinsic two-class split: sign(θ_1) on the sphere, sign(cos θ_1) on the torus: (n,) of ±1."""
+    if not isinstance(manifold, Manifold):
+        raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
+    theta = manifold._theta(theta)
+    key = theta[:, 0] if manifold.kind == "sphere" else torch.cos(theta[:, 0])
+    return torch.where(key >= 0, 1.0, -1.0).to(torch.float64)

@@ -313,3 +313,87 @@ def plot_beta_sweep(betas, curves, ax, *, ylabel: str, slopes=None):
     ax.set_ylabel(ylabel)
     ax.legend(fontsize="small")
     return ax
+
+
+# --- Chapters 06–07: beyond the paper --------------------------------------------------------------
+
+
+def plot_quantile_curves(x, samples, ax, *, predicted=None, xlabel: str, ylabel: str, logx: bool = False,
+                         logy: bool = False, marker: str = "o"):
+    """Medians with 25–75% bands of several measured series against ``x``, with predictions dashed.
+
+    Parameters
+    ----------
+    x : array-like, shape (K,)
+    samples : dict label → list of K array-likes (the values measured at each x)
+    predicted : dict label → array-like (K,) or (x_fine, y_fine) pair, optional
+        Drawn as dashed lines in the colour of the series with the same label (black otherwise).
+    """
+    x = np.asarray(x, float)
+    colours = {}
+    for j, (label, values) in enumerate(samples.items()):
+        q = np.array([np.nanquantile(np.asarray(v, float), [0.25, 0.5, 0.75]) for v in values])
+        line, = ax.plot(x, q[:, 1], marker=marker, color=f"C{j}", label=f"{label} (median, 25–75%)")
+        ax.fill_between(x, q[:, 0], q[:, 2], color=line.get_color(), alpha=0.2, lw=0)
+        colours[label] = line.get_color()
+    for label, curve in (predicted or {}).items():
+        xs, ys = curve if isinstance(curve, tuple) else (x, curve)
+        ax.plot(np.asarray(xs, float), np.asarray(ys, float), "--", color=colours.get(label, "k"),
+                label=f"prediction: {label}")
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_norm_ratios(ells, ratios, norm: str, ax):
+    """size_p/size_2 of the attacks in P⊥ against ℓ, the Gaussian-gradient prediction, and the norm-equivalence band.
+
+    Parameters
+    ----------
+    ells : array-like of int, shape (K,)
+    ratios : list of K array-likes: the measured ratios at each ℓ
+    norm : {"linf", "l1"}
+    """
+    from .beyond import norm_equivalence_bounds, predicted_norm_ratio
+
+    ells = np.asarray(ells, int)
+    fine = np.unique(np.geomspace(ells.min(), ells.max(), 60).astype(int))
+    band = np.array([norm_equivalence_bounds(int(e), norm) for e in fine])
+    name = r"\ell_\infty" if norm == "linf" else r"\ell_1"
+    ax.fill_between(fine, band[:, 0], band[:, 1], color="0.85", label="norm equivalence allows")
+    plot_quantile_curves(ells, {f"measured ${name}/\\ell_2$": ratios}, ax,
+                         predicted={"Gaussian gradient": (fine, predicted_norm_ratio(fine, norm))},
+                         xlabel=r"$\ell = \dim P^\perp$", ylabel=f"${name}$ size / $\\ell_2$ size", logx=True, logy=True)
+    return ax
+
+
+def plot_ratio_histogram(ratios, ax, *, threshold: float = 0.99, label: str = "library / book", bins: int = 40):
+    """Histogram of the ratio of two attack sizes per point, with the 'weak attack' threshold marked."""
+    r = np.asarray(ratios, float).ravel()
+    r = r[np.isfinite(r)]
+    ax.hist(r, bins=bins, color="C0", alpha=0.7, label=f"{label} ({r.size} points)")
+    ax.axvline(threshold, color="C3", ls="--", label=f"threshold {threshold:g}: below it the book's attack is weak")
+    ax.axvline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("ratio of perturbation sizes ($\\ell_2$)")
+    ax.set_ylabel("number of (network, point) pairs")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_digits(images, axes, *, titles=None, side: int = 8, vmin=None, vmax=None):
+    """Draw flattened square images (K, side²) on K axes, in grey, with optional titles."""
+    images = np.asarray(images, float).reshape(-1, side, side)
+    lo = images.min() if vmin is None else vmin
+    hi = images.max() if vmax is None else vmax
+    for j, (ax, img) in enumerate(zip(np.ravel(axes), images)):
+        ax.imshow(img, cmap="gray_r", vmin=lo, vmax=hi)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[j], fontsize="small")
+    return axes

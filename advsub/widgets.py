@@ -127,3 +127,147 @@ def small_init_explorer(beta_exponent: float = 0.5, ell: int = 60, m: int = 50, 
         s.observe(redraw, names="value")
     redraw()
     return W.VBox([W.HBox([s_a, s_ell, s_m]), out])
+
+
+# --- Chapters 06–07: beyond the paper --------------------------------------------------------------
+
+
+def draw_depth_explorer(axes, *, depth: int = 3, width: int = 40, beta_exponent: float = 0.5,
+                        weight_decay: float = 0.0, d: int = 40, ell: int = 20, ensemble: int = 6, seed: int = 0):
+    """Train ``ensemble`` DeepReLU nets (β = d^−a, decay λ for 300 steps if λ > 0) and draw two panels.
+
+    Left: ‖Π∇N(x0)‖ against its typical value β√ℓ‖δ_1(x0)‖ (eq. 06 deep law), one dot per (network, point).
+    Right: histogram of the smallest orthogonal flips, relative to ‖x0‖ = √d.
+    """
+    import numpy as np
+    import torch
+
+    from .attacks import orthogonal_attack, orthogonal_gradient
+    from .deep import DeepReLU
+    from .geometry import Subspace, make_dataset
+    from .training import train
+
+    P = Subspace.random(d, ell, seed=seed)
+    X, y = make_dataset(P, 30, seed=seed + 1)
+    Xt, _ = make_dataset(P, 15, seed=seed + 2)
+    net = DeepReLU(d, [width] * (depth - 1), ensemble=ensemble, seed=seed + 3, init_scale=float(d) ** -beta_exponent)
+    decay = weight_decay > 0
+    hist = train(net, X, y, lr=0.3, weight_decay=weight_decay, max_steps=300 if decay else 3000,
+                 target_margin=1e9 if decay else 0.3, progress=False)
+    g = orthogonal_gradient(net, Xt, P).norm(dim=-1).flatten().numpy()
+    pred = (net.beta * (ell * net.first_layer_signal(Xt).pow(2).sum(-1)).sqrt()).flatten().numpy()
+    _, size = orthogonal_attack(net, Xt, P)
+    ax = axes[0]
+    ax.loglog(pred, g, ".", alpha=0.6, label="(network, held-out point)")
+    lim = [min(pred.min(), g.min()) * 0.8, max(pred.max(), g.max()) * 1.2]
+    ax.plot(lim, lim, "k--", lw=1, label="measured = predicted")
+    ax.set_xlabel(r"prediction $\beta\sqrt{\ell}\,\|\delta_1(x_0)\|$")
+    ax.set_ylabel(r"$\|\Pi\nabla_x N(x_0)\|$")
+    ax.set_title(f"depth {depth}, width {width}, β=d^-{beta_exponent:g}, λ={weight_decay:g}", fontsize="small")
+    ax.legend(fontsize="small")
+    rel = (size / d**0.5).flatten().numpy()
+    rel = rel[np.isfinite(rel)]
+    axes[1].hist(rel, bins=20, color="C1", alpha=0.8)
+    axes[1].set_xlabel(r"smallest flip in $P^\perp$ / $\|x_0\|$")
+    axes[1].set_ylabel("number of (network, point) pairs")
+    axes[1].set_title(f"reached margin: {int(hist.reached.sum())}/{ensemble}; min train margin "
+                      f"{float(hist.final_margin.min()):.2f}", fontsize="small")
+    del torch
+    return axes
+
+
+def depth_explorer(depth: int = 3, width: int = 40, *, d: int = 40, ell: int = 20, ensemble: int = 6, seed: int = 0):
+    """Sliders depth, width, β exponent a (β = d^−a) and weight decay; redraws :func:`draw_depth_explorer`."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    style = {"description_width": "initial"}
+    s_depth = W.IntSlider(value=depth, min=2, max=5, description="depth", continuous_update=False, style=style)
+    s_width = W.IntSlider(value=width, min=8, max=120, step=4, description="width", continuous_update=False, style=style)
+    s_a = W.FloatSlider(value=0.5, min=0.25, max=1.5, step=0.25, description="β = d^-a, a", continuous_update=False, style=style)
+    s_wd = W.FloatLogSlider(value=1e-4, base=10, min=-4, max=-1, step=0.25, description="λ (0 at far left)",
+                            continuous_update=False, readout_format=".1e", style=style)
+    out = W.Output()
+
+    def redraw(*_):
+        wd = 0.0 if s_wd.value <= 1e-4 else float(s_wd.value)
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+            draw_depth_explorer(axes, depth=s_depth.value, width=s_width.value, beta_exponent=s_a.value,
+                                weight_decay=wd, d=d, ell=ell, ensemble=ensemble, seed=seed)
+            fig.tight_layout()
+            plt.show()
+
+    for s in (s_depth, s_width, s_a, s_wd):
+        s.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox([s_depth, s_width]), W.HBox([s_a, s_wd]), out])
+
+
+def draw_digits_explorer(axes, *, digit_a: int = 0, digit_b: int = 1, view: str = "pixels", k: int = 10,
+                         beta_exponent: float = 0.5, weight_decay: float = 0.0, width: int = 100, seed: int = 0):
+    """Train a two-layer net on two digit classes and draw original / perturbed test digits with predictions.
+
+    ``axes`` is a (2, K) grid: top row test digits, bottom row the same digits moved by the smallest
+    flip found in P⊥ (dead pixels, or the PCA complement), titled with the predicted labels.
+    """
+    import numpy as np
+
+    from .attacks import orthogonal_attack
+    from .digits import digits_dataset
+    from .network import TwoLayerReLU
+    from .plotting import plot_digits
+    from .training import train
+
+    X, y, P = digits_dataset((digit_a, digit_b), view=view, k=k if view == "pca" else None, seed=seed)
+    K = np.asarray(axes).shape[1]
+    Xt, yt, _ = digits_dataset((digit_a, digit_b), view=view, k=k if view == "pca" else None, split="test", seed=seed)
+    Xt, yt = Xt[:K], yt[:K]
+    net = TwoLayerReLU(64, width, seed=seed, init_scale=64.0 ** -beta_exponent)
+    decay = weight_decay > 0
+    train(net, X, y, lr=0.5, weight_decay=weight_decay, max_steps=500 if decay else 5000,
+          target_margin=1e9 if decay else 0.3, progress=False)
+    z, size = orthogonal_attack(net, Xt, P)
+    name = {1.0: digit_b, -1.0: digit_a}
+    pred = [name[1.0 if v >= 0 else -1.0] for v in net(Xt)[0].tolist()]
+    adv = (Xt + z[0]).numpy()
+    pred_adv = [name[1.0 if v >= 0 else -1.0] for v in net(Xt + z[0])[0].tolist()]
+    lo, hi = float(min(Xt.min(), adv.min())), float(max(Xt.max(), adv.max()))
+    plot_digits(Xt.numpy(), axes[0], titles=[f"predicted {p}" for p in pred], vmin=lo, vmax=hi)
+    plot_digits(adv, axes[1], titles=[f"→ {p}, ‖z‖/‖x‖={s / 8:.2f}" for p, s in zip(pred_adv, size[0].tolist())],
+                vmin=lo, vmax=hi)
+    return axes
+
+
+def digits_explorer(*, K: int = 5, seed: int = 0):
+    """Dropdowns for the two digits and the view, sliders k, β exponent, λ; redraws :func:`draw_digits_explorer`."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    style = {"description_width": "initial"}
+    a = W.Dropdown(options=list(range(10)), value=0, description="digit −1")
+    b = W.Dropdown(options=list(range(10)), value=1, description="digit +1")
+    view = W.Dropdown(options=["pixels", "pca"], value="pixels", description="view")
+    s_k = W.IntSlider(value=10, min=2, max=40, description="k (pca)", continuous_update=False, style=style)
+    s_a = W.FloatSlider(value=0.5, min=0.25, max=1.5, step=0.25, description="β = 64^-a, a", continuous_update=False, style=style)
+    s_wd = W.FloatLogSlider(value=1e-4, base=10, min=-4, max=-1, step=0.25, description="λ (0 at far left)",
+                            continuous_update=False, readout_format=".1e", style=style)
+    out = W.Output()
+
+    def redraw(*_):
+        if a.value == b.value:
+            return
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plt.subplots(2, K, figsize=(2.0 * K, 4.4))
+            draw_digits_explorer(axes, digit_a=a.value, digit_b=b.value, view=view.value, k=s_k.value,
+                                 beta_exponent=s_a.value, weight_decay=0.0 if s_wd.value <= 1e-4 else float(s_wd.value),
+                                 seed=seed)
+            fig.tight_layout()
+            plt.show()
+
+    for w in (a, b, view, s_k, s_a, s_wd):
+        w.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox([a, b, view]), W.HBox([s_k, s_a, s_wd]), out])
