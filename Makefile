@@ -57,7 +57,8 @@ bench: $(STAMP)
 
 # JupyterLab from the venv (jupyterlab_widgets makes the sliders live); `make lab LAB_ARGS=--no-browser`.
 lab: $(STAMP)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+	  $(LAB_ARGS) notebooks/
 
 # Student notebooks (assignments/student/) and the nbgrader autograder (assignments/autograder/),
 # then the instructor notebooks graded by it: they must get full marks.
