@@ -27,6 +27,7 @@ from .deep import DeepReLU, train_deep
 from .manifolds import Manifold, make_manifold_dataset
 from .digits import digits_dataset
 from . import beyond
+from . import boundary, toydata
 from .crosscheck import library_attack
 from .measure import (
     GradientSample,
@@ -72,5 +73,7 @@ __all__ = [
     "make_manifold_dataset",
     "digits_dataset",
     "beyond",
+    "boundary",
+    "toydata",
     "library_attack",
 ]

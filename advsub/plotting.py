@@ -315,6 +315,105 @@ def plot_beta_sweep(betas, curves, ax, *, ylabel: str, slopes=None):
     return ax
 
 
+# --- Chapter 05: the paper's pictures -------------------------------------------------------------
+
+
+def _slice_grid(origin, axes, extent, resolution):
+    """Points origin + a·axes[0] + b·axes[1] on a resolution² grid over extent (a0, a1, b0, b1): (r², d)."""
+    import torch
+
+    a = np.linspace(extent[0], extent[1], resolution)
+    b = np.linspace(extent[2], extent[3], resolution)
+    A, B = np.meshgrid(a, b)  # rows: b, columns: a
+    pts = origin[None, :] + A.reshape(-1, 1) * axes[0][None, :] + B.reshape(-1, 1) * axes[1][None, :]
+    return torch.as_tensor(pts, dtype=torch.float64), A, B
+
+
+def plot_decision_boundary(net, ax, *, X=None, y=None, member: int = 0, origin=None, axes=None,
+                           extent=(-1.5, 1.5, -1.5, 1.5), resolution: int = 201, guide=None,
+                           guide_label: str = "data line", labels=("$x_1$", "$x_2$")):
+    """The decision regions and boundary {N = 0} of one member on a 2D slice of R^d.
+
+    Parameters
+    ----------
+    net : TwoLayerReLU
+    ax : matplotlib Axes
+    X, y : tensors (n, d), (n,), optional
+        Training points; those lying on the slice are drawn (blue +1, red −1).
+    member : int
+        Which ensemble member to draw.
+    origin : array (d,), axes : array (2, d), optional
+        The slice {origin + a·axes[0] + b·axes[1]}; the plane of the first two coordinates by default.
+    extent : (a_min, a_max, b_min, b_max)
+    guide : ((a0, b0), (a1, b1)), optional
+        A dashed segment in slice coordinates (the data line or the trace of the data plane).
+    """
+    d = net.d
+    origin = np.zeros(d) if origin is None else np.asarray(origin, float)
+    axes = np.eye(d)[:2] if axes is None else np.asarray(axes, float)
+    pts, A, B = _slice_grid(origin, axes, extent, resolution)
+    Z = net.member(member)(pts.to(net.dtype))[0].detach().cpu().numpy().reshape(A.shape)
+    ax.contourf(A, B, Z, levels=[-np.inf, 0.0, np.inf], colors=["#f4c7c3", "#c6dbef"], alpha=0.8)
+    ax.contour(A, B, Z, levels=[0.0], colors="k", linewidths=1.6)
+    if guide is not None:
+        (a0, b0), (a1, b1) = guide
+        ax.plot([a0, a1], [b0, b1], ls="--", color="0.35", lw=1.2, label=guide_label)
+    if X is not None:
+        Xn = np.asarray(X, float) - origin
+        coords = Xn @ axes.T
+        resid = np.linalg.norm(Xn - coords @ axes, axis=1)
+        on = resid < 1e-9
+        yn = np.asarray(y, float)
+        for lab, col, mk in ((1.0, "tab:blue", "o"), (-1.0, "tab:red", "s")):
+            sel = on & (yn == lab)
+            ax.scatter(coords[sel, 0], coords[sel, 1], c=col, marker=mk, s=36, edgecolors="k", zorder=3,
+                       label=f"label {int(lab):+d}")
+    ax.plot([], [], color="k", lw=1.6, label="boundary $N=0$")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    return ax
+
+
+def plot_plane_flip_map(net, ax, *, X, y, height: float, member: int = 0, extent=(-0.25, 1.25, -0.25, 1.25),
+                        resolution: int = 121, vmin: float = 1e-2, vmax: float = 10.0):
+    """Heatmap over the plane z = ``height`` of the distance |z − height| to the first sign change
+    of N along the plane's normal e_z (log colour scale), with the in-plane boundary and the data.
+
+    Returns the image (for a colorbar).
+    """
+    from matplotlib.colors import LogNorm
+
+    from .boundary import boundary_distance
+
+    d = net.d
+    origin = np.zeros(d)
+    origin[-1] = height
+    axes = np.eye(d)[:2]
+    pts, A, B = _slice_grid(origin, axes, extent, resolution)
+    one = net.member(member)
+    normal = np.zeros(d)
+    normal[-1] = 1.0
+    dist = boundary_distance(one, pts.to(net.dtype), np.asarray(normal))[0].cpu().numpy().reshape(A.shape)
+    dist = np.clip(np.where(np.isfinite(dist), dist, vmax), vmin, vmax)
+    im = ax.pcolormesh(A, B, dist, norm=LogNorm(vmin=vmin, vmax=vmax), cmap="viridis", shading="auto")
+    Z = one(pts.to(net.dtype))[0].detach().cpu().numpy().reshape(A.shape)
+    ax.contour(A, B, Z, levels=[0.0], colors="w", linewidths=1.2)
+    Xn, yn = np.asarray(X, float), np.asarray(y, float)
+    for lab, col, mk in ((1.0, "tab:blue", "o"), (-1.0, "tab:red", "s")):
+        sel = yn == lab
+        ax.scatter(Xn[sel, 0], Xn[sel, 1], c=col, marker=mk, s=30, edgecolors="w", zorder=3, label=f"label {int(lab):+d}")
+    ax.plot([], [], color="w", lw=1.2, label="in-plane boundary")
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return im
+
+
 # --- Chapters 06–07: beyond the paper --------------------------------------------------------------
 
 

@@ -129,6 +129,52 @@ def small_init_explorer(beta_exponent: float = 0.5, ell: int = 60, m: int = 50, 
     return W.VBox([W.HBox([s_a, s_ell, s_m]), out])
 
 
+# --- Chapter 05: the paper's pictures -------------------------------------------------------------
+
+
+def pictures_explorer(init_factor: float = 1.0, weight_decay: float = 0.0, width: int = 100, *, seed: int = 0):
+    """Sliders init scale (β divided by a factor), λ and width m for the line picture: each move
+    retrains one network on the seven points (< 1 s) and redraws its decision boundary
+    (:func:`advsub.plotting.plot_decision_boundary`) with the crossing angles and distances
+    (:func:`advsub.toydata.line_picture_stats`). Returns the ipywidgets box."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .plotting import plot_decision_boundary
+    from .toydata import line_dataset, line_picture_stats, train_picture
+
+    _, _, P = line_dataset()
+    style = {"description_width": "initial"}
+    s_f = W.FloatLogSlider(value=init_factor, base=10, min=0, max=2, step=0.1, description="β_std / β",
+                           continuous_update=False, readout_format=".3g", style=style)
+    s_l = W.FloatSlider(value=weight_decay, min=0.0, max=8e-3, step=5e-4, description="λ (weight decay)",
+                        continuous_update=False, readout_format=".4f", style=style)
+    s_m = W.IntSlider(value=width, min=10, max=300, step=10, description="m (width)", continuous_update=False, style=style)
+    out = W.Output()
+
+    def redraw(*_):
+        net, hist, X, y = train_picture("line", init_factor=float(s_f.value), weight_decay=float(s_l.value),
+                                        width=int(s_m.value), seed=seed, max_steps=3000)
+        stats = line_picture_stats(net, X, P)
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(5, 5))
+            plot_decision_boundary(net, ax, X=X, y=y, guide=((-1.5, -1.5), (1.5, 1.5)))
+            ang = f"{np.median(stats['angle']):.0f}°" if len(stats["angle"]) else "none"
+            ax.set_title(f"{'reached' if hist.all_reached else 'NOT reached'} margin 0.3 in {int(hist.steps[0])} steps\n"
+                         f"median crossing angle {ang}; distance orth/along "
+                         f"{np.median(stats['orth']):.2f}/{np.median(stats['along']):.2f}", fontsize="small")
+            ax.legend(fontsize="x-small", loc="lower right")
+            fig.tight_layout()
+            plt.show()
+
+    for s in (s_f, s_l, s_m):
+        s.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox([s_f, s_l, s_m]), out])
+
+
 # --- Chapters 06–07: beyond the paper --------------------------------------------------------------
 
 
