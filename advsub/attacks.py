@@ -531,7 +531,7 @@ class AttackSample:
 
     def flip_rate(self, budget: float = math.inf) -> float:
         """Fraction of points flipped by a universal step of norm ≤ ``budget``."""
-        return float((self.universal <= budget).mean())
+        return float((self.flipped & (self.universal <= budget)).mean())
 
     def __repr__(self) -> str:
         return (f"AttackSample(d={self.d}, ell={self.ell}, m={self.m}, beta={self.beta:.3g}, "

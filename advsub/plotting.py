@@ -315,6 +315,39 @@ def plot_beta_sweep(betas, curves, ax, *, ylabel: str, slopes=None):
     return ax
 
 
+def plot_price(betas, steps, reached, accuracy, axes, *, dead=None):
+    """What small initialisation costs, against β: training steps (mean, max) and the fraction of networks
+    that reached the margin (``axes[0]``), held-out accuracy (and the fraction of dead points) (``axes[1]``).
+
+    ``steps`` (B, E), ``reached`` (B,), ``accuracy`` (B, E), ``dead`` (B,) or None.
+    """
+    betas = np.asarray(betas, float)
+    steps, accuracy = np.asarray(steps, float), np.asarray(accuracy, float)
+    ax = axes[0]
+    ax.plot(betas, steps.mean(1), "o-", label="mean steps to margin 0.3")
+    ax.plot(betas, steps.max(1), "s--", label="max steps")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"initialisation scale $\beta$")
+    ax.set_ylabel("gradient steps")
+    ax2 = ax.twinx()
+    ax2.plot(betas, np.asarray(reached, float), "^:", color="C3", label="networks that reached the margin")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("fraction of networks", color="C3")
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [h.get_label() for h in lines], fontsize="small")
+    ax = axes[1]
+    ax.errorbar(betas, accuracy.mean(1), yerr=accuracy.std(1, ddof=1) / np.sqrt(accuracy.shape[1]), fmt="o-",
+                capsize=3, label="held-out accuracy (mean ± s.e. over networks)")
+    if dead is not None:
+        ax.plot(betas, np.asarray(dead, float), "x:", color="C3", label="held-out points with no active neuron")
+    ax.set_xscale("log")
+    ax.set_xlabel(r"initialisation scale $\beta$")
+    ax.set_ylabel("fraction")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small")
+    return axes
+
+
 # --- Chapter 05: the paper's pictures -------------------------------------------------------------
 
 
