@@ -261,18 +261,37 @@ def _run_full(net, X, y, *, optimizer, lr, weight_decay, target_margin, max_step
     return losses, margins, steps, logistic_loss(out, y), (y * out).min(dim=1).values
 
 
-def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size,
+def _blocks(task_ids, T_count):
+    """[(t, lo, hi)]: the contiguous member range of each task present in the sorted ``task_ids``."""
+    counts = torch.bincount(task_ids.cpu(), minlength=T_count).tolist()
+    out, lo = [], 0
+    for t, k in enumerate(counts):
+        if k:
+            out.append((t, lo, lo + k))
+            lo += k
+    return out
+
+
+def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size,
                  train_second_layer, momentum, draw, bar):
-    """The reduced loop (gd, sgd, momentum) on ``net``: same contract as :func:`_run_full`."""
-    mode, K, _ = coords
+    """The reduced loop (gd, sgd, momentum) on ``net``: same contract as :func:`_run_full`.
+
+    ``data`` is a list of (X_t, y_t, coords_t), one per task (all with n points), and
+    ``task`` (E,) the task of each member, non-decreasing: members of different tasks
+    (different data) train together, each against its own Gram matrix.
+    """
     E, m, d = net.W.shape
-    n = X.shape[0]
+    n = data[0][0].shape[0]
     dev, dt = net.device, net.dtype
     c = 1.0 - lr * weight_decay
     W_start = net.W
-    pre = (X @ W_start.reshape(E * m, d).T).reshape(n, E, m)  # w_i·x_j + b_i, layout (n, E, m)
+    blocks = _blocks(task, len(data))
+    pre = torch.empty(n, E, m, dtype=dt, device=dev)  # w_i·x_j + b_i, layout (n, E, m)
+    for t, lo, hi in blocks:
+        pre[:, lo:hi] = (data[t][0] @ W_start[lo:hi].reshape((hi - lo) * m, d).T).view(n, hi - lo, m)
     if net.b is not None:
-        pre = pre + net.b
+        pre += net.b
+    neg_y = torch.cat([-data[t][1][:, None].expand(n, hi - lo) for t, lo, hi in blocks], dim=1)  # (n, E)
     ids = torch.arange(E, device=dev)  # members still training
     full_set = True  # ids == arange(E): no member has stopped yet
     u, b = net.u.clone(), None if net.b is None else net.b.clone()
@@ -288,8 +307,7 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
     hist_loss = torch.empty(max_steps, E, dtype=dt, device=dev)
     hist_margin = torch.empty(max_steps, E, dtype=dt, device=dev)
     stopped_at = torch.full((E,), -1, dtype=torch.int64, device=dev)
-    neg_y = -y[:, None]
-    neg_y_over = neg_y / (batch_size if optimizer == "sgd" else n)
+    scale = 1.0 / (batch_size if optimizer == "sgd" else n)
     minibatch = optimizer == "sgd" and batch_size < n
     T = 0
 
@@ -305,11 +323,11 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
     def buffers(Ea):
         """Work arrays reused at every step (no allocation, hence no page faults, in the loop)."""
         shape = (n, Ea, m)
-        extra = torch.empty(K.shape[1], Ea * m, dtype=dt, device=dev) if mode == "coords" else None
         return torch.empty(shape, dtype=dt, device=dev), torch.empty(shape, dtype=dt, device=dev), \
-            torch.empty(shape, dtype=dt, device=dev), extra
+            torch.empty(shape, dtype=dt, device=dev)
 
-    h, A, pre_next, ZtA = buffers(E)
+    h, A, pre_next = buffers(E)
+    ZtA = {}
     for t in range(max_steps):
         T = t + 1
         torch.clamp_min(pre, 0.0, out=h)  # σ(pre)
@@ -331,7 +349,7 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
             full_set = False
             if ids.numel() == 0:
                 break
-            pre, nyo, alpha, C, u = pre[:, keep], nyo[:, keep], alpha[:, keep], C[keep], u[keep]
+            pre, nyo, neg_y, alpha, C, u = pre[:, keep], nyo[:, keep], neg_y[:, keep], alpha[:, keep], C[keep], u[keep]
             if b is not None:
                 b = b[keep]
             if use_mom:
@@ -339,11 +357,13 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
                 vb = None if vb is None else vb[keep]
                 vu = None if vu is None else vu[keep]
             h_old = h[:, keep]
-            h, A, pre_next, ZtA = buffers(ids.numel())
+            h, A, pre_next = buffers(ids.numel())
             h.copy_(h_old)
             del h_old
+            blocks = _blocks(task[ids], len(data))
+            ZtA = {}
         Ea = ids.numel()
-        g = neg_y_over * torch.sigmoid(nyo)  # dL/dN(x_j), (n, Ea)
+        g = (scale * neg_y) * torch.sigmoid(nyo)  # dL/dN(x_j), (n, Ea)
         if minibatch:
             idx = draw()[ids]  # (Ea, batch)
             g = g * torch.zeros(Ea, n, dtype=dt, device=dev).scatter_(1, idx, 1.0).T
@@ -363,13 +383,18 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
                 du = vu
         else:
             step = A
-        flat = step.view(n, Ea * m)
-        # pre ← c·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates)
-        if mode == "gram":
-            torch.addmm(pre.view(n, Ea * m), K, flat, beta=c, alpha=-lr, out=pre_next.view(n, Ea * m))
-        else:
-            torch.mm(K.T, flat, out=ZtA)
-            torch.addmm(pre.view(n, Ea * m), K, ZtA, beta=c, alpha=-lr, out=pre_next.view(n, Ea * m))
+        flat, pflat, nflat = step.view(n, Ea * m), pre.view(n, Ea * m), pre_next.view(n, Ea * m)
+        # pre ← c·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates), per task
+        for tk, lo, hi in blocks:
+            mode, K, r = data[tk][2]
+            cols = slice(lo * m, hi * m)
+            if mode == "gram":
+                torch.addmm(pflat[:, cols], K, flat[:, cols], beta=c, alpha=-lr, out=nflat[:, cols])
+            else:
+                if tk not in ZtA:
+                    ZtA[tk] = torch.empty(r, (hi - lo) * m, dtype=dt, device=dev)
+                torch.mm(K.T, flat[:, cols], out=ZtA[tk])
+                torch.addmm(pflat[:, cols], K, ZtA[tk], beta=c, alpha=-lr, out=nflat[:, cols])
         pre, pre_next = pre_next, pre
         if c != 1.0:
             alpha.mul_(c)
@@ -387,17 +412,25 @@ def _run_reduced(net, X, y, coords, *, optimizer, lr, weight_decay, target_margi
         retire(torch.ones(ids.numel(), dtype=torch.bool, device=dev))
     done = stopped_at >= 0
     steps = torch.where(done, stopped_at, torch.full_like(stopped_at, T))
-    # Back to R^d: W = C·W(start) + αᵀ X, one matrix product for the whole chunk.
-    W_new = (alpha_all.reshape(n, E * m).T @ X).view(E, m, d)
-    del alpha_all, alpha, pre, pre_next, h, A, vA
-    net.W = W_new.addcmul_(C_all[:, None, None], W_start)
-    net.u = u_all
-    net.b = b_all
+    # Back to R^d: W = C·W(start) + αᵀ X, one matrix product per task.
+    del alpha, pre, pre_next, h, A, vA
+    W_new = torch.empty_like(W_start)
+    fl = torch.empty(E, dtype=dt, device=dev)
+    fm = torch.empty(E, dtype=dt, device=dev)
+    for t, lo, hi in _blocks(task, len(data)):
+        X, y = data[t][0], data[t][1]
+        W_new[lo:hi] = (alpha_all[:, lo:hi].reshape(n, (hi - lo) * m).T @ X).view(hi - lo, m, d)
+    W_new.addcmul_(C_all[:, None, None], W_start)
+    net.W, net.u, net.b = W_new, u_all, b_all
+    del alpha_all
     # A stopped member is frozen: from its stopping step on, report its loss and margin
     # evaluated on the weights mapped back (the same state, computed directly), so that the
     # history, the final values and a fresh forward pass agree exactly.
-    out = net._forward(X)
-    fl, fm = logistic_loss(out, y), (y * out).min(dim=1).values
+    for t, lo, hi in _blocks(task, len(data)):
+        X, y = data[t][0], data[t][1]
+        sub = net if hi - lo == E else _sub_net(net, lo, hi)
+        out = sub._forward(X)
+        fl[lo:hi], fm[lo:hi] = logistic_loss(out, y), (y * out).min(dim=1).values
     hist_loss, hist_margin = hist_loss[:T], hist_margin[:T]
     if bool(done.any()):
         late = done[None, :] & (torch.arange(T, device=dev)[:, None] >= stopped_at[None, :])
@@ -473,6 +506,17 @@ def train(
                           momentum=momentum, progress=progress, seed=seed)
     if not isinstance(net, TwoLayerReLU):
         raise TypeError(f"net must be a TwoLayerReLU or a DeepReLU, got {type(net).__name__}")
+    kw = _check_train_args(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                           target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
+                           train_second_layer=train_second_layer, momentum=momentum, seed=seed,
+                           reduced=reduced, memory_budget=memory_budget)
+    X, y = kw.pop("X"), kw.pop("y")
+    return _train_checked(net, [(X, y)], torch.zeros(net.ensemble, dtype=torch.int64), progress=progress, **kw)
+
+
+def _check_train_args(net, X, y, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size,
+                      train_second_layer, momentum, seed, reduced, memory_budget) -> dict:
+    """Validate the arguments of :func:`train` for a TwoLayerReLU; return them normalised."""
     optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
     lr = check_float("lr", lr, low=0.0, low_inclusive=False)
     weight_decay = check_float("weight_decay", weight_decay, low=0.0)
@@ -505,17 +549,35 @@ def train(
     memory_budget = check_float("memory_budget", memory_budget, low=0.0, low_inclusive=False)
     use_reduced = optimizer in REDUCED_OPTIMIZERS if reduced is None else reduced
 
+    return dict(X=X, y=y, optimizer=optimizer, lr=lr, weight_decay=weight_decay, target_margin=target_margin,
+                max_steps=max_steps, batch_size=batch_size, train_second_layer=train_second_layer,
+                momentum=momentum, seed=seed, use_reduced=use_reduced, memory_budget=memory_budget)
+
+
+def _train_checked(net, data, task, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size,
+                   train_second_layer, momentum, seed, use_reduced, memory_budget, progress, desc=None):
+    """The engine of :func:`train` and :func:`train_sweep` on validated arguments.
+
+    ``data`` is a list of (X_t, y_t) with the same n; ``task`` (E,) the task of each member
+    (non-decreasing). Several tasks need the reduced path; SGD draws are those of one task.
+    """
+    X, y = data[0]
+    n = X.shape[0]
     E, m, d = net.ensemble, net.m, net.d
     path = "reduced" if use_reduced else "full"
     itemsize = torch.finfo(net.dtype).bits // 8
     per_member = _bytes_per_member(path, n, m, d, batch_size if optimizer == "sgd" else None, optimizer, itemsize)
     chunk = max(1, min(E, int(memory_budget // per_member)))
     bounds = [(lo, min(E, lo + chunk)) for lo in range(0, E, chunk)]
-    coords = data_coordinates(X) if use_reduced else None
+    coords = None
+    if use_reduced:  # one factorisation per distinct data tensor
+        cache = {}
+        coords = [cache.setdefault(id(Xt), data_coordinates(Xt)) if id(Xt) not in cache else cache[id(Xt)] for Xt, _ in data]
+    task = task.to(net.device)
 
     kw = dict(optimizer=optimizer, lr=lr, weight_decay=weight_decay, target_margin=target_margin,
               max_steps=max_steps, batch_size=batch_size, train_second_layer=train_second_layer, momentum=momentum)
-    bar = tqdm(total=max_steps * len(bounds), disable=not progress, desc=f"train[{optimizer}]", leave=False)
+    bar = tqdm(total=max_steps * len(bounds), disable=not progress, desc=desc or f"train[{optimizer}]", leave=False)
     parts = []
     for k, (lo, hi) in enumerate(bounds):
         # Minibatches: one (E, n) block of draws per step from a generator seeded with
@@ -528,7 +590,8 @@ def train(
 
         sub = net if len(bounds) == 1 else _sub_net(net, lo, hi)
         if use_reduced:
-            part = _run_reduced(sub, X, y, coords, draw=draw, bar=bar, **kw)
+            part = _run_reduced(sub, [(Xt, yt, ct) for (Xt, yt), ct in zip(data, coords)], task[lo:hi],
+                                draw=draw, bar=bar, **kw)
         else:
             part = _run_full(sub, X, y, draw=draw, bar=bar, **kw)
         bar.update(max_steps * (k + 1) - bar.n)
@@ -561,18 +624,19 @@ def train(
 def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kwargs) -> list[TrainingHistory]:
     """Train many configurations with one call and one progress bar.
 
-    A sweep over ℓ, m, d, β, λ or seeds is a list of independent training problems. Each
-    is an ensemble trained by :func:`train` (all members at once, in the data's own
-    coordinates); tasks that share the same data tensors ``X`` and ``y`` (the same
-    objects), the same network shape (d, m, bias, dtype, device) and the same settings
-    are concatenated into a single ensemble and trained in one batched run (for example a
-    β sweep or several seeds' worth of networks on one data set).
+    A sweep over ℓ, m, d, β, λ or seeds is a list of independent training problems, each
+    an ensemble of networks with its data. With the reduced path (GD, momentum; the
+    default) the tasks whose networks have the same shape (d, m, bias, dtype, device),
+    whose data have the same number of points n and whose settings are equal are trained
+    *together*, as one batched ensemble in which each member sees its own task's Gram
+    matrix: one loop for the whole group instead of one per configuration. Other tasks
+    (Adam, SGD, ``reduced=False``) are trained one after the other by :func:`train`.
 
     Parameters
     ----------
     tasks : sequence of (net, X, y) or (net, X, y, kwargs)
-        Each net is trained in place. ``kwargs`` (a dict) overrides ``train_kwargs`` for
-        that task (e.g. ``{"weight_decay": 1e-2}``).
+        Each net (a TwoLayerReLU) is trained in place on its own (X, y). ``kwargs`` (a
+        dict) overrides ``train_kwargs`` for that task, e.g. ``{"weight_decay": 1e-2}``.
     progress : bool
         One tqdm bar over all networks of the sweep.
     desc : str
@@ -582,9 +646,10 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
 
     Returns
     -------
-    list of TrainingHistory, one per task, in order. Stacked tasks give the same result
-    as separate calls to rounding (≤ 1e-12 relative); with ``optimizer="sgd"`` tasks are
-    never stacked, so that each task's minibatch draws are those of its own call.
+    list of TrainingHistory
+        One per task, in order, as :func:`train` returns it for that task alone (equal to
+        rounding, ≤ 1e-12 relative). SGD tasks are never grouped, so that their minibatch
+        draws are those of their own call.
 
     Examples
     --------
@@ -598,6 +663,8 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
     if isinstance(tasks, (str, bytes)) or not hasattr(tasks, "__iter__"):
         raise TypeError(f"tasks must be a sequence of (net, X, y[, kwargs]) tuples, got {type(tasks).__name__}")
     tasks = list(tasks)
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
     items = []
     for i, task in enumerate(tasks):
         if not isinstance(task, (tuple, list)) or len(task) not in (3, 4):
@@ -606,49 +673,67 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
         extra = task[3] if len(task) == 4 else {}
         if not isinstance(extra, dict):
             raise TypeError(f"tasks[{i}][3] must be a dict of train() keyword arguments, got {type(extra).__name__}")
-        if not isinstance(net, TwoLayerReLU):
-            raise TypeError(f"tasks[{i}][0] must be a TwoLayerReLU, got {type(net).__name__}")
         kw = dict(train_kwargs, **extra)
         kw.pop("progress", None)
-        items.append((net, X, y, kw))
-    # Group stackable tasks: same data objects, shape and settings (never SGD, see above).
+        if not isinstance(net, TwoLayerReLU):
+            items.append((net, X, y, kw, None))  # e.g. a DeepReLU: train() dispatches it
+            continue
+        try:
+            checked = _check_train_args(net, X, y, **{**_TRAIN_DEFAULTS, **kw})
+        except TypeError as exc:
+            if "unexpected keyword" in str(exc) or "missing" in str(exc):
+                raise TypeError(f"tasks[{i}]: {exc}") from None
+            raise
+        items.append((net, X, y, kw, checked))
     groups: dict = {}
-    for i, (net, X, y, kw) in enumerate(items):
-        key = (id(X), id(y), net.d, net.m, net.has_bias, net.dtype, str(net.device), repr(sorted(kw.items())))
-        if kw.get("optimizer", "gd") == "sgd" or not isinstance(X, torch.Tensor):
+    for i, (net, X, y, kw, checked) in enumerate(items):
+        if checked is None or not checked["use_reduced"] or checked["optimizer"] == "sgd":
             key = ("alone", i)
+        else:
+            settings = {k: v for k, v in checked.items() if k not in ("X", "y")}
+            key = (net.d, net.m, net.has_bias, net.dtype, str(net.device), checked["X"].shape[0],
+                   repr(sorted(settings.items())))
         groups.setdefault(key, []).append(i)
     histories: list = [None] * len(items)
-    bar = tqdm(total=sum(net.ensemble for net, *_ in items), disable=not progress, desc=desc)
+    bar = tqdm(total=sum(getattr(it[0], "ensemble", 1) for it in items), disable=not progress, desc=desc)
     for members in groups.values():
-        nets = [items[i][0] for i in members]
-        net0, X, y, kw = items[members[0]]
         if len(members) == 1:
-            histories[members[0]] = train(net0, X, y, progress=False, **kw)
-        else:
-            big = object.__new__(type(net0))
-            big.__dict__.update(net0.__dict__)
-            big.ensemble = sum(nt.ensemble for nt in nets)
+            net, X, y, kw, _ = items[members[0]]
+            histories[members[0]] = train(net, X, y, progress=False, **kw)
+            bar.update(getattr(net, "ensemble", 1))
+            continue
+        nets = [items[i][0] for i in members]
+        checked = dict(items[members[0]][4])
+        checked.pop("X"), checked.pop("y")
+        big = object.__new__(type(nets[0]))
+        big.__dict__.update(nets[0].__dict__)
+        big.ensemble = sum(nt.ensemble for nt in nets)
+        for name in ("W", "u", "b"):
+            parts = [getattr(nt, name) for nt in nets]
+            setattr(big, name, None if parts[0] is None else torch.cat(parts))
+        big.W0 = None  # not used by the training loops
+        data = [(items[i][4]["X"], items[i][4]["y"]) for i in members]
+        task = torch.cat([torch.full((nt.ensemble,), k, dtype=torch.int64) for k, nt in enumerate(nets)])
+        h = _train_checked(big, data, task, progress=False, **checked)
+        lo = 0
+        for i, nt in zip(members, nets):
+            hi = lo + nt.ensemble
             for name in ("W", "u", "b"):
-                parts = [getattr(nt, name) for nt in nets]
-                setattr(big, name, None if parts[0] is None else torch.cat(parts))
-            big.W0 = None  # not used by train
-            h = train(big, X, y, progress=False, **kw)
-            lo = 0
-            for i, nt in zip(members, nets):
-                hi = lo + nt.ensemble
-                for name in ("W", "u", "b"):
-                    if getattr(big, name) is not None:
-                        setattr(nt, name, getattr(big, name)[lo:hi].clone())
-                steps, reached = h.steps[lo:hi].clone(), h.reached[lo:hi].clone()
-                # The rows this task alone would have recorded: until its last member stopped.
-                T = int(steps.max()) + 1 if bool(reached.all()) and int(steps.max()) + 1 <= h.loss.shape[0] else h.loss.shape[0]
-                histories[i] = TrainingHistory(
-                    loss=h.loss[:T, lo:hi].clone(), margin=h.margin[:T, lo:hi].clone(), steps=steps, reached=reached,
-                    final_loss=h.final_loss[lo:hi].clone(), final_margin=h.final_margin[lo:hi].clone(),
-                    target_margin=h.target_margin, optimizer=h.optimizer,
-                )
-                lo = hi
-        bar.update(sum(nt.ensemble for nt in nets))
+                if getattr(big, name) is not None:
+                    setattr(nt, name, getattr(big, name)[lo:hi].clone())
+            steps, reached = h.steps[lo:hi].clone(), h.reached[lo:hi].clone()
+            # The rows this task alone would have recorded: until its last member stopped.
+            T = int(steps.max()) + 1 if bool(reached.all()) and int(steps.max()) < h.loss.shape[0] else h.loss.shape[0]
+            histories[i] = TrainingHistory(
+                loss=h.loss[:T, lo:hi].clone(), margin=h.margin[:T, lo:hi].clone(), steps=steps, reached=reached,
+                final_loss=h.final_loss[lo:hi].clone(), final_margin=h.final_margin[lo:hi].clone(),
+                target_margin=h.target_margin, optimizer=h.optimizer,
+            )
+            lo = hi
+        bar.update(big.ensemble)
     bar.close()
     return histories
+
+
+_TRAIN_DEFAULTS = dict(optimizer="gd", weight_decay=0.0, target_margin=0.3, batch_size=None, train_second_layer=False,
+                       momentum=0.9, seed=None, reduced=None, memory_budget=DEFAULT_MEMORY_BUDGET)

@@ -138,24 +138,28 @@ def test_float32_reduced_close_to_full():
 
 
 def test_train_sweep_matches_separate_calls():
-    """Stacked tasks (same data) and unstacked ones (other data, SGD) give train()'s results."""
+    """Grouped tasks (same shapes, different data: Gram and coordinate modes) and ungrouped
+    ones (SGD, Adam) give what train() gives for each task alone."""
     from advsub import train_sweep
 
     S = Subspace.random(30, 10, seed=0)
     X, y = make_dataset(S, 20, seed=1)
-    S2 = Subspace.random(30, 20, seed=2)
+    S2 = Subspace.random(30, 25, seed=2)  # rank 5 < n/2: coordinate mode
     X2, y2 = make_dataset(S2, 20, seed=3)
-    nets = [TwoLayerReLU(30, 10, ensemble=E, seed=s, init_scale=beta)
-            for E, s, beta in ((3, 4, "standard"), (2, 5, "small"), (4, 6, "standard"), (2, 7, "standard"))]
+    nets = [TwoLayerReLU(30, 10, ensemble=E, seed=s, init_scale=beta, bias=True)
+            for E, s, beta in ((3, 4, "standard"), (2, 5, "small"), (4, 6, "standard"), (2, 7, "standard"), (2, 8, "standard"))]
     refs = [net.clone() for net in nets]
-    tasks = [(nets[0], X, y), (nets[1], X, y), (nets[2], X2, y2), (nets[3], X, y, {"optimizer": "sgd", "seed": 1})]
-    hs = train_sweep(tasks, lr=0.5, max_steps=3000, progress=False)
-    assert len(hs) == 4
+    tasks = [(nets[0], X, y), (nets[1], X, y), (nets[2], X2, y2), (nets[3], X, y, {"optimizer": "sgd", "seed": 1}),
+             (nets[4], X2, y2, {"optimizer": "adam", "lr": 0.05})]
+    common = dict(lr=0.5, max_steps=1000, weight_decay=1e-3, train_second_layer=True)
+    hs = train_sweep(tasks, progress=False, **common)
+    assert len(hs) == 5
     for (net, Xt, yt, *extra), ref, h in zip(tasks, refs, hs):
-        kw = dict(lr=0.5, max_steps=3000, progress=False, **(extra[0] if extra else {}))
-        h1 = train(ref, Xt, yt, **kw)
-        assert torch.equal(h.steps, h1.steps) and h.loss.shape == h1.loss.shape
-        assert torch.allclose(net.W, ref.W, rtol=0, atol=1e-12)
+        h1 = train(ref, Xt, yt, progress=False, **{**common, **(extra[0] if extra else {})})
+        assert torch.equal(h.steps, h1.steps) and torch.equal(h.reached, h1.reached) and h.loss.shape == h1.loss.shape
+        for name in ("W", "u", "b"):
+            assert _rel(getattr(net, name), getattr(ref, name)) <= 1e-12
         assert torch.allclose(h.margin, h1.margin, rtol=0, atol=1e-12)
+    assert len(set(hs[0].steps.tolist() + hs[2].steps.tolist())) > 1  # members stopped at different times
     with pytest.raises(TypeError, match="tasks"):
         train_sweep([(nets[0], X)], lr=0.5, max_steps=2)
