@@ -54,25 +54,33 @@ def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int =
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     timings_file = out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
-    env_backend = os.environ.setdefault("MPLBACKEND", "Agg")
-    for nb in chapter_notebooks():
-        if names and nb.stem not in names:
-            continue
-        start = time.perf_counter()
-        print(f"[papermill] {nb.name} (fast={mode == 'fast'}) ...", flush=True)
-        pm.execute_notebook(
-            str(nb),
-            str(out / "notebooks" / nb.name),
-            parameters={"fast": mode == "fast"},
-            cwd=str(ROOT / "notebooks"),
-            kernel_name="python3",
-            progress_bar=False,
-            execution_timeout=timeout,
-        )
-        timings[nb.stem] = round(time.perf_counter() - start, 2)
-        print(f"[papermill] {nb.name}: {timings[nb.stem]:.1f} s", flush=True)
-    timings_file.write_text(json.dumps(timings, indent=2))
-    del env_backend
+    # The kernel inherits our environment: a headless MPLBACKEND=Agg (CI) would make
+    # plt.show() draw nothing, so the kernels get the inline backend explicitly.
+    saved_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        for nb in chapter_notebooks():
+            if names and nb.stem not in names:
+                continue
+            start = time.perf_counter()
+            print(f"[papermill] {nb.name} (fast={mode == 'fast'}) ...", flush=True)
+            pm.execute_notebook(
+                str(nb),
+                str(out / "notebooks" / nb.name),
+                parameters={"fast": mode == "fast"},
+                cwd=str(ROOT / "notebooks"),
+                kernel_name="python3",
+                progress_bar=False,
+                execution_timeout=timeout if mode == "full" else min(timeout, 600),
+            )
+            timings[nb.stem] = round(time.perf_counter() - start, 2)
+            print(f"[papermill] {nb.name}: {timings[nb.stem]:.1f} s", flush=True)
+    finally:
+        timings_file.write_text(json.dumps(timings, indent=2))
+        if saved_backend is None:
+            del os.environ["MPLBACKEND"]
+        else:
+            os.environ["MPLBACKEND"] = saved_backend
     return timings
 
 
