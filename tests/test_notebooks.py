@@ -51,7 +51,7 @@ def test_nbval_on_executed_notebooks(executed_fast):
     paths = [str(directory / "notebooks" / f"{s}.ipynb") for s in CHAPTERS if s not in failures]
     assert paths
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", "--rootdir", str(directory), *paths],
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-cell-timeout=600", "-q", "-p", "no:cacheprovider", "--rootdir", str(directory), *paths],
         cwd=ROOT / "notebooks",
         capture_output=True,
         text=True,
