@@ -517,13 +517,13 @@ def plot_ratio_histogram(ratios, ax, *, threshold: float = 0.99, label: str = "l
     return ax
 
 
-def plot_digits(images, axes, *, titles=None, side: int = 8, vmin=None, vmax=None):
-    """Draw flattened square images (K, side²) on K axes, in grey, with optional titles."""
+def plot_digits(images, axes, *, titles=None, side: int = 8, vmin=None, vmax=None, cmap: str = "gray_r"):
+    """Draw flattened square images (K, side²) on K axes (grey by default; a diverging ``cmap`` for perturbations)."""
     images = np.asarray(images, float).reshape(-1, side, side)
     lo = images.min() if vmin is None else vmin
     hi = images.max() if vmax is None else vmax
     for j, (ax, img) in enumerate(zip(np.ravel(axes), images)):
-        ax.imshow(img, cmap="gray_r", vmin=lo, vmax=hi)
+        ax.imshow(img, cmap=cmap, vmin=lo, vmax=hi)
         ax.set_xticks([])
         ax.set_yticks([])
         if titles is not None:
