@@ -323,10 +323,9 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
     def buffers(Ea):
         """Work arrays reused at every step (no allocation, hence no page faults, in the loop)."""
         shape = (n, Ea, m)
-        return torch.empty(shape, dtype=dt, device=dev), torch.empty(shape, dtype=dt, device=dev), \
-            torch.empty(shape, dtype=dt, device=dev)
+        return torch.empty(shape, dtype=dt, device=dev), torch.empty(shape, dtype=dt, device=dev)
 
-    h, A, pre_next = buffers(E)
+    h, A = buffers(E)
     ZtA = {}
     for t in range(max_steps):
         T = t + 1
@@ -357,7 +356,7 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
                 vb = None if vb is None else vb[keep]
                 vu = None if vu is None else vu[keep]
             h_old = h[:, keep]
-            h, A, pre_next = buffers(ids.numel())
+            h, A = buffers(ids.numel())
             h.copy_(h_old)
             del h_old
             blocks = _blocks(task[ids], len(data))
@@ -383,19 +382,19 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
                 du = vu
         else:
             step = A
-        flat, pflat, nflat = step.view(n, Ea * m), pre.view(n, Ea * m), pre_next.view(n, Ea * m)
-        # pre ← c·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates), per task
+        flat, pflat = step.view(n, Ea * m), pre.view(n, Ea * m)
+        # pre ← c·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates), per task,
+        # in place: one BLAS call C ← βC + αAB.
         for tk, lo, hi in blocks:
             mode, K, r = data[tk][2]
             cols = slice(lo * m, hi * m)
             if mode == "gram":
-                torch.addmm(pflat[:, cols], K, flat[:, cols], beta=c, alpha=-lr, out=nflat[:, cols])
+                pflat[:, cols].addmm_(K, flat[:, cols], beta=c, alpha=-lr)
             else:
                 if tk not in ZtA:
                     ZtA[tk] = torch.empty(r, (hi - lo) * m, dtype=dt, device=dev)
                 torch.mm(K.T, flat[:, cols], out=ZtA[tk])
-                torch.addmm(pflat[:, cols], K, ZtA[tk], beta=c, alpha=-lr, out=nflat[:, cols])
-        pre, pre_next = pre_next, pre
+                pflat[:, cols].addmm_(K, ZtA[tk], beta=c, alpha=-lr)
         if c != 1.0:
             alpha.mul_(c)
             C = C * c
@@ -413,7 +412,7 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
     done = stopped_at >= 0
     steps = torch.where(done, stopped_at, torch.full_like(stopped_at, T))
     # Back to R^d: W = C·W(start) + αᵀ X, one matrix product per task.
-    del alpha, pre, pre_next, h, A, vA
+    del alpha, pre, h, A, vA
     W_new = torch.empty_like(W_start)
     fl = torch.empty(E, dtype=dt, device=dev)
     fm = torch.empty(E, dtype=dt, device=dev)
