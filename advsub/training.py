@@ -309,6 +309,7 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
     stopped_at = torch.full((E,), -1, dtype=torch.int64, device=dev)
     scale = 1.0 / (batch_size if optimizer == "sgd" else n)
     minibatch = optimizer == "sgd" and batch_size < n
+    neg_y_scaled = scale * neg_y
     T = 0
 
     def retire(sel):
@@ -331,12 +332,12 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
         T = t + 1
         torch.clamp_min(pre, 0.0, out=h)  # σ(pre)
         nyo = neg_y * torch.linalg.vecdot(h, u)  # −y_j N(x_j), (n, Ea)
-        loss = torch.nn.functional.softplus(nyo).mean(0)
-        margin = -nyo.max(0).values
-        if full_set:
-            hist_loss[t] = loss
-            hist_margin[t] = margin
+        if full_set:  # written straight into the history
+            loss = torch.mean(torch.nn.functional.softplus(nyo), 0, out=hist_loss[t])
+            margin = torch.neg(torch.amax(nyo, 0), out=hist_margin[t])
         else:
+            loss = torch.nn.functional.softplus(nyo).mean(0)
+            margin = -torch.amax(nyo, 0)
             hist_loss[t, ids] = loss
             hist_margin[t, ids] = margin
         stop = margin >= target_margin
@@ -349,6 +350,7 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
             if ids.numel() == 0:
                 break
             pre, nyo, neg_y, alpha, C, u = pre[:, keep], nyo[:, keep], neg_y[:, keep], alpha[:, keep], C[keep], u[keep]
+            neg_y_scaled = scale * neg_y
             if b is not None:
                 b = b[keep]
             if use_mom:
@@ -362,7 +364,7 @@ def _run_reduced(net, data, task, *, optimizer, lr, weight_decay, target_margin,
             blocks = _blocks(task[ids], len(data))
             ZtA = {}
         Ea = ids.numel()
-        g = (scale * neg_y) * torch.sigmoid(nyo)  # dL/dN(x_j), (n, Ea)
+        g = neg_y_scaled * torch.sigmoid(nyo)  # dL/dN(x_j), (n, Ea)
         if minibatch:
             idx = draw()[ids]  # (Ea, batch)
             g = g * torch.zeros(Ea, n, dtype=dt, device=dev).scatter_(1, idx, 1.0).T
