@@ -196,7 +196,7 @@ def data_coordinates(X: torch.Tensor):
 def _bytes_per_member(path, n, m, d, batch, optimizer, itemsize):
     """Working memory of one member inside the training loop (the net's own tensors excluded)."""
     if path == "reduced":
-        words = 9 * n * m + 4 * m * d + (n * m if optimizer == "momentum" else 0)
+        words = 12 * n * m + 5 * m * d + (n * m if optimizer == "momentum" else 0)
     else:
         words = 5 * n * m + 4 * m * d + (batch or 0) * d + (2 * m * d if optimizer in ("momentum", "adam") else 0)
     return words * itemsize
@@ -695,9 +695,23 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
             key = (net.d, net.m, net.has_bias, net.dtype, str(net.device), checked["X"].shape[0],
                    repr(sorted(settings.items())))
         groups.setdefault(key, []).append(i)
+    # Split large groups: beyond ~2^20 pre-activations per step the work arrays leave the
+    # cache and one batched loop is no faster than one loop per task.
+    split = []
+    for members in groups.values():
+        part, size = [], 0
+        for i in members:
+            net, checked = items[i][0], items[i][4]
+            cost = net.ensemble * net.m * (checked["X"].shape[0] if checked else 1)
+            if part and size + cost > _SWEEP_GROUP_ELEMENTS:
+                split.append(part)
+                part, size = [], 0
+            part.append(i)
+            size += cost
+        split.append(part)
     histories: list = [None] * len(items)
     bar = tqdm(total=sum(getattr(it[0], "ensemble", 1) for it in items), disable=not progress, desc=desc)
-    for members in groups.values():
+    for members in split:
         if len(members) == 1:
             net, X, y, kw, _ = items[members[0]]
             histories[members[0]] = train(net, X, y, progress=False, **kw)
@@ -736,5 +750,6 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
     return histories
 
 
+_SWEEP_GROUP_ELEMENTS = 2**20
 _TRAIN_DEFAULTS = dict(optimizer="gd", weight_decay=0.0, target_margin=0.3, batch_size=None, train_second_layer=False,
                        momentum=0.9, seed=None, reduced=None, memory_budget=DEFAULT_MEMORY_BUDGET)
