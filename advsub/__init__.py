@@ -27,7 +27,7 @@ from .deep import DeepReLU, train_deep
 from .manifolds import Manifold, make_manifold_dataset
 from .digits import digits_dataset
 from . import beyond
-from . import boundary, toydata
+from . import boundary, regularisation, toydata
 from .crosscheck import library_attack
 from .measure import (
     GradientSample,
@@ -74,6 +74,7 @@ __all__ = [
     "digits_dataset",
     "beyond",
     "boundary",
+    "regularisation",
     "toydata",
     "library_attack",
 ]

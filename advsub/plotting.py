@@ -529,3 +529,83 @@ def plot_digits(images, axes, *, titles=None, side: int = 8, vmin=None, vmax=Non
         if titles is not None:
             ax.set_title(titles[j], fontsize="small")
     return axes
+
+
+# --- Chapter 04: L2 regularisation (Theorem D) ---------------------------------------------------
+
+
+def plot_decay_curve(steps, ratios, lr: float, weight_decays, ax):
+    """Measured ‖ΠW(t)‖/‖ΠW(0)‖ (markers, every member) against (1 − ηλ)^t (lines) and the
+    gradient-flow e^{−ηλt} (dotted), log scale, one colour per λ.
+
+    Parameters
+    ----------
+    steps, ratios : lists (one per λ) of arrays (K, E)
+        From :func:`advsub.regularisation.orthogonal_decay_curve`.
+    lr : float;  weight_decays : list of float
+    """
+    from .theory import weight_decay_factor
+
+    for j, (st, r, lam) in enumerate(zip(steps, ratios, weight_decays)):
+        color = f"C{j}"
+        st, r = np.asarray(st), np.asarray(r)
+        ax.semilogy(st.ravel(), r.ravel(), "o", ms=3.5, color=color, alpha=0.6, label=f"measured, λ = {lam:g}")
+        t = np.linspace(0, st.max(), 200)
+        ax.semilogy(t, weight_decay_factor(lr, lam, t), "-", color=color, lw=1.2)
+        ax.semilogy(t, np.exp(-lr * lam * t), ":", color="k", lw=1.0)
+    ax.plot([], [], "-", color="0.3", label=r"theory $(1-\eta\lambda)^t$")
+    ax.plot([], [], ":", color="k", label=r"gradient flow $e^{-\eta\lambda t}$")
+    ax.set_xlabel("training step t")
+    ax.set_ylabel(r"$\|\Pi W(t)\|_F \,/\, \|\Pi W(0)\|_F$")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_weight_decay_tradeoff(points, axes, *, budget: float, floor: float = 1e-12):
+    """The λ sweep of :func:`advsub.regularisation.weight_decay_sweep` on three Axes.
+
+    ``axes[0]``: robustness against λ — medians of the certified orthogonal radius, the l2
+    orthogonal attack and the universal step, with Theorem D's prediction for the certificate
+    (:attr:`~advsub.regularisation.SweepPoint.predicted_certified`); points whose factor is below ``floor``
+    (Π W at rounding level) are left out. ``axes[1]``: training margin, held-out accuracy and
+    the universal flip rate within ``budget`` against λ. ``axes[2]``: the trade-off — median
+    orthogonal attack size against the training margin, one point per λ.
+    λ = 0 is drawn at the left edge of the log axis.
+    """
+    lams = np.array([p.weight_decay for p in points], float)
+    pos = lams[lams > 0]
+    x0 = pos.min() / 3 if len(pos) else 1e-4
+    x = np.where(lams > 0, lams, x0)
+    med = lambda a: float(np.median(a))  # noqa: E731
+    fac = np.array([med(p.factor) for p in points])
+    keep = fac >= floor
+    cert = np.array([med(p.sample.certified) for p in points])
+    orth = np.array([med(p.sample.orthogonal) if p.sample.orthogonal is not None else np.nan for p in points])
+    univ = np.array([med(p.sample.universal) for p in points])
+    pred = np.array([med(p.predicted_certified) for p in points])
+    ax = axes[0]
+    ax.loglog(x[keep], cert[keep], "o-", label="certified radius")
+    ax.loglog(x[keep], orth[keep], "s-", label="orthogonal attack (l2)")
+    ax.loglog(x[keep], univ[keep], "^-", label="universal step")
+    ax.loglog(x[keep], pred[keep], "k--", lw=1, label=r"theory: $|N|/((1-\eta\lambda)^t\|W_\perp(0)\|_{op})$")
+    ax.axhline(budget, color="0.5", ls=":", label=f"budget ‖z‖ = {budget:g}")
+    ax.set_xlabel("weight decay λ (λ = 0 at the left edge)")
+    ax.set_ylabel("median size in $P^\\perp$ (input units)")
+    ax.legend(fontsize="x-small")
+    ax = axes[1]
+    ax.semilogx(x, [med(p.margin) for p in points], "o-", label="training margin (min)")
+    ax.semilogx(x, [float(np.mean(p.sample.accuracy)) for p in points], "s-", label="held-out accuracy")
+    ax.semilogx(x, [p.sample.flip_rate(budget) for p in points], "^-", label=f"universal flip rate, ‖z‖ ≤ {budget:g}")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("weight decay λ (λ = 0 at the left edge)")
+    ax.set_ylabel("margin (output units) / fraction")
+    ax.legend(fontsize="x-small")
+    ax = axes[2]
+    margin = np.array([med(p.margin) for p in points])
+    ax.semilogy(margin[keep], orth[keep], "o-")
+    for xi, yi, lam in zip(margin[keep], orth[keep], lams[keep]):
+        ax.annotate(f"{lam:g}", (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize="x-small")
+    ax.set_xlabel("training margin after training (output units)")
+    ax.set_ylabel("median orthogonal attack size (l2)")
+    ax.set_title("trade-off (labels: λ)", fontsize="small")
+    return axes

@@ -317,3 +317,72 @@ def digits_explorer(*, K: int = 5, seed: int = 0):
         w.observe(redraw, names="value")
     redraw()
     return W.VBox([W.HBox([a, b, view]), W.HBox([s_k, s_a, s_wd]), out])
+
+
+# --- Chapter 04: L2 regularisation (Theorem D) ---------------------------------------------------
+
+
+def draw_weight_decay_explorer(axes, *, weight_decay: float = 1e-2, ell: int = 50, m: int = 50, d: int = 100,
+                               ensemble: int = 3, steps: int = 600, seed: int = 0):
+    """Train ``ensemble`` networks with and without weight decay for ``steps`` GD steps (η = 0.5,
+    margin never reached) and draw the decay curve (``axes[0]``) and the universal step sizes at
+    held-out points (``axes[1]``); returns the two flip rates within the budget ‖z‖ = √d."""
+    import numpy as np
+
+    from .geometry import Subspace, make_dataset
+    from .network import TwoLayerReLU
+    from .attacks import universal_perturbation
+    from .plotting import plot_decay_curve
+    from .regularisation import orthogonal_decay_curve
+
+    P = Subspace.random(d, ell, seed=seed)
+    X, y = make_dataset(P, 150, seed=seed + 1, labels="linear")
+    budget = d**0.5
+    rates, sizes = [], []
+    for lam in (0.0, weight_decay):
+        net = TwoLayerReLU(d, m, ensemble=ensemble, seed=seed + 2)
+        cps = np.linspace(steps / 6, steps, 6).astype(int)
+        st, r = orthogonal_decay_curve(net, X[:100], y[:100], P, lr=0.5, weight_decay=lam, checkpoints=cps)
+        if lam == weight_decay:
+            plot_decay_curve([st], [r], 0.5, [lam], axes[0])
+        size = universal_perturbation(net, X[100:], P)[0].numpy().ravel()
+        sizes.append(size)
+        rates.append(float((size <= budget).mean()))
+    hi = max(np.log10(np.minimum(s, 1e12)).max() for s in sizes)
+    lo = min(np.log10(np.maximum(s, 1e-3)).min() for s in sizes)
+    bins = np.linspace(lo, hi + 1e-9, 30)
+    for s, lam, rate in zip(sizes, (0.0, weight_decay), rates):
+        axes[1].hist(np.log10(np.clip(s, 1e-3, 1e12)), bins=bins, alpha=0.6, label=f"λ = {lam:g}: {rate:.0%} flipped")
+    axes[1].axvline(np.log10(budget), color="k", ls="--", label=f"budget √d = {budget:.0f}")
+    axes[1].set_xlabel("log10 universal step size (input units)")
+    axes[1].set_ylabel("held-out points")
+    axes[1].legend(fontsize="small")
+    return rates
+
+
+def weight_decay_explorer(weight_decay: float = 1e-2, ell: int = 50, m: int = 50, *, d: int = 100, seed: int = 0):
+    """Sliders λ, ℓ, m: each move retrains small ensembles with and without weight decay (< 1 s) and
+    redraws :func:`draw_weight_decay_explorer`. Returns the ipywidgets box."""
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    style = {"description_width": "initial"}
+    s_l = W.FloatLogSlider(value=weight_decay, base=10, min=-4, max=-1, step=0.1, description="λ (weight decay)",
+                           continuous_update=False, readout_format=".2g", style=style)
+    s_ell = W.IntSlider(value=ell, min=1, max=d - 1, step=1, description="ℓ = dim P⊥", continuous_update=False, style=style)
+    s_m = W.IntSlider(value=m, min=5, max=200, step=5, description="m (width)", continuous_update=False, style=style)
+    out = W.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+            draw_weight_decay_explorer(axes, weight_decay=float(s_l.value), ell=int(s_ell.value), m=int(s_m.value),
+                                       d=d, seed=seed)
+            fig.tight_layout()
+            plt.show()
+
+    for s in (s_l, s_ell, s_m):
+        s.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox([s_l, s_ell, s_m]), out])
