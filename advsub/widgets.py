@@ -1,6 +1,22 @@
 """Interactive explorers (ipywidgets) for JupyterLab; each chapter also draws a static fallback figure."""
 from __future__ import annotations
 
+import os
+
+BATCH_ENV = "ADVSUB_BATCH"
+
+
+def _first_draw(redraw) -> None:
+    """Draw the explorer's first figure, except in batch execution (papermill, nbval, grading).
+
+    Outputs captured by an ipywidgets ``Output`` during a headless run travel as comm
+    messages, and nbclient occasionally deadlocks on them (jupyter/nbclient#312); the
+    rendered book shows each chapter's static fallback figure instead, and the sliders
+    still render from the saved widget state. ``ADVSUB_BATCH=1`` marks batch runs.
+    """
+    if os.environ.get(BATCH_ENV) != "1":
+        redraw()
+
 
 # --- Chapter 01: the orthogonal gradient (Theorem A) --------------------------------------------
 
@@ -45,7 +61,7 @@ def gradient_explorer(d: int = 40, ell: int = 20, m: int = 50, beta: float | Non
 
     for s in (s_d, s_ell, s_m, s_beta):
         s.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([s_d, s_ell]), W.HBox([s_m, s_beta]), out])
 
 
@@ -84,7 +100,7 @@ def universal_explorer(d: int = 100, ell: int = 60, m: int = 50, *, ensemble: in
 
     for s in (s_ell, s_m, s_d):
         s.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([s_ell, s_m, s_d]), out])
 
 
@@ -125,7 +141,7 @@ def small_init_explorer(beta_exponent: float = 0.5, ell: int = 60, m: int = 50, 
 
     for s in (s_a, s_ell, s_m):
         s.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([s_a, s_ell, s_m]), out])
 
 
@@ -171,7 +187,7 @@ def pictures_explorer(init_factor: float = 1.0, weight_decay: float = 0.0, width
 
     for s in (s_f, s_l, s_m):
         s.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([s_f, s_l, s_m]), out])
 
 
@@ -247,7 +263,7 @@ def depth_explorer(depth: int = 3, width: int = 40, *, d: int = 40, ell: int = 2
 
     for s in (s_depth, s_width, s_a, s_wd):
         s.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([s_depth, s_width]), W.HBox([s_a, s_wd]), out])
 
 
@@ -315,7 +331,7 @@ def digits_explorer(*, K: int = 5, seed: int = 0):
 
     for w in (a, b, view, s_k, s_a, s_wd):
         w.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([a, b, view]), W.HBox([s_k, s_a, s_wd]), out])
 
 
@@ -384,5 +400,5 @@ def weight_decay_explorer(weight_decay: float = 1e-2, ell: int = 50, m: int = 50
 
     for s in (s_l, s_ell, s_m):
         s.observe(redraw, names="value")
-    redraw()
+    _first_draw(redraw)
     return W.VBox([W.HBox([s_l, s_ell, s_m]), out])

@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST_DIR = ROOT / "_build" / "fast"
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Kernels started by the tests (papermill, nbval, grading) are batch runs: see advsub.widgets._first_draw.
+os.environ["ADVSUB_BATCH"] = "1"
 
 
 def _load_bookbuild():
