@@ -12,7 +12,8 @@ the test checks
 - as many rendered theorem-like, exercise and solution boxes as the page's source has
   directives, and no unparsed MyST (``{prf:ref}``, a fenced directive) in the text;
 - on a page with widgets: the widget views rendered (sliders where the state has a slider)
-  and a static figure beside them for a reader without a kernel;
+  and a static figure in a neighbouring cell for a reader without a kernel;
+- the solution code of a coding exercise inside its (closed) solution dropdown;
 - on chapter pages: the download (.ipynb, .md) and launch (Binder, Colab, JupyterHub)
   buttons, pointing at this repository; the downloads are served;
 - on the API page: an entry for every name in ``advsub.__all__`` and every public module.
@@ -148,6 +149,16 @@ async () => {
     solution_hidden: Array.from(document.querySelectorAll('div.solution')).filter(
         s => s.classList.contains('dropdown') || s.classList.contains('toggle-hidden')
              || s.querySelector('.toggle-hidden, details:not([open])')).length,
+    solution_code_outside: Array.from(document.querySelectorAll('.cell.tag_solution')).filter(
+        c => !c.closest('div.solution')).length,
+    widgets_without_figure: Array.from(document.querySelectorAll(
+        'script[type="application/vnd.jupyter.widget-view+json"]')).filter(s => {
+      const cell = s.closest('.cell');
+      if (!cell) return true;
+      const cells = Array.from(document.querySelectorAll('.cell'));
+      const i = cells.indexOf(cell);
+      return !cells.slice(Math.max(0, i - 2), i + 3).some(c => c !== cell && c.querySelector('img'));
+    }).length,
     widget_views: q('script[type="application/vnd.jupyter.widget-view+json"]'),
     widget_state: Array.from(document.querySelectorAll(
         'script[type="application/vnd.jupyter.widget-state+json"]')).map(s => s.textContent).join(''),
@@ -224,6 +235,8 @@ def check_facts(page: str, facts: dict, root: Path, config: dict) -> list[str]:
     for kind, n in expected.items():
         if facts[kind] < n:
             problems.append(f"{n} {kind} directive(s) in the source, {facts[kind]} rendered")
+    if facts["solution_code_outside"]:
+        problems.append(f"{facts['solution_code_outside']} solution code cell(s) outside a solution dropdown")
     if facts["solution_hidden"] < facts["solution"]:
         problems.append(f"{facts['solution'] - facts['solution_hidden']} solution(s) not gated in a dropdown")
     if facts["widget_views"]:
@@ -231,8 +244,9 @@ def check_facts(page: str, facts: dict, root: Path, config: dict) -> list[str]:
             problems.append(f"{facts['widget_views']} widget view(s) but no widget rendered")
         if "SliderModel" in facts["widget_state"] and facts["sliders"] == 0:
             problems.append("the widget state has sliders but no slider is rendered")
-        if facts["images"] == 0:
-            problems.append("a widget without a static fallback figure (no image on the page)")
+        if facts["widgets_without_figure"]:
+            problems.append(f"{facts['widgets_without_figure']} widget(s) without a static fallback figure "
+                            "in a neighbouring cell (for a reader without a kernel)")
     if page.startswith("notebooks/"):
         links = facts["links"]
         repo = config["repository"]["url"].rstrip("/")
