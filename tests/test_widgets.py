@@ -1,0 +1,61 @@
+"""Every explorer builds, draws its first figure, and redraws when a slider moves (no kernel needed)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import pytest
+
+from advsub import widgets
+
+EXPLORERS = {
+    "gradient_explorer": dict(d=20, ell=10, m=20, ensemble=40),
+    "universal_explorer": dict(d=40, ell=20, m=20, ensemble=2, n=20, n_test=20),
+    "small_init_explorer": dict(d=40, ell=20, m=20, ensemble=2),
+    "pictures_explorer": dict(width=20),
+    "depth_explorer": dict(depth=2, width=10, d=20, ell=10, ensemble=2),
+    "digits_explorer": dict(),
+    "weight_decay_explorer": dict(d=40, ell=20, m=20),
+}
+
+
+def _sliders(box):
+    found, stack = [], [box]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, (W.IntSlider, W.FloatSlider, W.FloatLogSlider, W.Dropdown, W.ToggleButtons)):
+            found.append(w)
+        stack.extend(getattr(w, "children", ()))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_explorer_draws_and_reacts_to_a_slider(name, monkeypatch):
+    monkeypatch.delenv(widgets.BATCH_ENV, raising=False)
+    calls = []
+    original = plt.show
+    monkeypatch.setattr(plt, "show", lambda *a, **k: (calls.append(1), original(*a, **k)))
+    box = getattr(widgets, name)(**EXPLORERS[name])
+    assert isinstance(box, W.Box)
+    assert calls, f"{name} drew nothing on creation"
+    sliders = _sliders(box)
+    assert sliders, f"{name} has no slider"
+    before = len(calls)
+    numeric = [s for s in sliders if not isinstance(s, (W.Dropdown, W.ToggleButtons))]
+    assert numeric, f"{name} has no slider"
+    s = numeric[0]
+    lo, hi = (s.base**s.min, s.base**s.max) if isinstance(s, W.FloatLogSlider) else (s.min, s.max)
+    s.value = lo if s.value != lo else hi
+    assert len(calls) > before, f"{name} did not redraw after {s.description} moved"
+    plt.close("all")
+
+
+def test_batch_runs_skip_the_first_draw(monkeypatch):
+    monkeypatch.setenv(widgets.BATCH_ENV, "1")
+    calls = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: calls.append(1))
+    box = widgets.gradient_explorer(**EXPLORERS["gradient_explorer"])
+    assert _sliders(box) and not calls
