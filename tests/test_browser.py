@@ -272,10 +272,71 @@ def check_facts(page: str, facts: dict, root: Path, config: dict) -> list[str]:
                      if f"advsub.{n}" not in ids and f"module-advsub.{n}" not in ids]
         import pkgutil
 
+        problems += [f"API page has no entry for {name}, which {', '.join(sorted(chapters))} call(s)"
+                     for name, chapters in api_names_used_by_chapters().items() if name not in ids]
         problems += [f"API page has no section for module advsub.{m.name}"
                      for m in pkgutil.iter_modules(advsub.__path__)
                      if not m.name.startswith("_") and f"module-advsub.{m.name}" not in ids]
     return problems
+
+
+def api_names_used_by_chapters() -> dict[str, set[str]]:
+    """{documented id on the API page: chapters} for every advsub object a chapter's code uses."""
+    import ast
+    import importlib
+
+    import advsub
+
+    used: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!")))
+        tree = ast.parse(code)
+        bound: dict[str, list[str]] = {}  # local name -> dotted path under advsub
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.split(".")[0] == "advsub":
+                        bound[a.asname or "advsub"] = a.name.split(".") if a.asname else ["advsub"]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "advsub":
+                for a in node.names:
+                    bound[a.asname or a.name] = node.module.split(".") + [a.name]
+        chains = []
+        for node in ast.walk(tree):
+            parts = []
+            while isinstance(node, ast.Attribute):
+                parts.append(node.attr)
+                node = node.value
+            if isinstance(node, ast.Name) and node.id in bound:
+                chains.append(bound[node.id] + parts[::-1])
+        for chain in chains:
+            obj, path_ = advsub, ["advsub"]
+            for part in chain[1:]:
+                if part.startswith("_"):
+                    break
+                try:
+                    obj = getattr(obj, part)
+                except AttributeError:
+                    if type(obj).__name__ != "module":
+                        break
+                    try:
+                        obj = importlib.import_module(f"{obj.__name__}.{part}")
+                    except ImportError:
+                        break
+                path_.append(part)
+            if len(path_) < 2:
+                continue
+            if type(obj).__name__ == "module":
+                key = f"module-{'.'.join(path_)}"
+            elif len(path_) >= 3 and type(getattr(advsub, path_[1], None)).__name__ == "module" \
+                    and path_[2] in advsub.__all__ \
+                    and getattr(advsub, path_[2]) is getattr(importlib.import_module(".".join(path_[:2])), path_[2]):
+                key = ".".join(["advsub"] + path_[2:])  # documented once, under the package
+            else:
+                key = ".".join(path_)
+            used.setdefault(key, set()).add(path.stem)
+    return used
 
 
 def test_every_page_in_chromium(served_book, chromium):

@@ -38,7 +38,7 @@ def api_sections() -> str:
         module = importlib.import_module(f"advsub.{name}")
         exported = sorted(n for n in getattr(advsub, "__all__", [])
                           if getattr(getattr(advsub, n), "__module__", None) == module.__name__)
-        options = "   :members:\n"
+        options = "   :members:\n   :undoc-members:\n"
         if exported:
             options += f"   :exclude-members: {', '.join(exported)}\n"
         parts.append(f"\n## `advsub.{name}`\n\n```{{eval-rst}}\n.. automodule:: advsub.{name}\n{options}```\n")
@@ -99,6 +99,17 @@ def rst_docstring(app, what, name, obj, options, lines):
 
 
 MYST_ROLE = re.compile(r"\{([a-z]+(?::[a-z]+)?)\}`")
+
+
+def skip_class_data(app, what, name, obj, skip, options):
+    """With ``:undoc-members:`` (every function a chapter calls appears, docstring or not),
+    leave the data attributes of a class to its docstring's Attributes section."""
+    import inspect
+
+    if what == "class" and not (inspect.isroutine(obj) or isinstance(obj, (property, type))
+                                or inspect.isdatadescriptor(obj) and getattr(obj, "fget", None)):
+        return True
+    return None
 
 
 def _aliases(target: str, context_module: str | None) -> list[str]:
@@ -224,6 +235,7 @@ def setup(app):
     app.connect("html-page-context", add_markdown_download, priority=502)
     app.connect("source-read", add_api_sections)
     app.connect("missing-reference", resolve_reexports)
+    app.connect("autodoc-skip-member", skip_class_data)
     # Before napoleon (priority 500) turns NumPy sections into reStructuredText.
     app.connect("autodoc-process-docstring", rst_docstring, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
