@@ -78,10 +78,6 @@ def _expand(net, x: torch.Tensor) -> torch.Tensor:
     return x.expand(net.ensemble, -1, -1) if x.ndim == 2 else x
 
 
-def _vec_norm(z: torch.Tensor, norm: str) -> torch.Tensor:
-    return z.norm(dim=-1) if norm == "l2" else z.abs().amax(dim=-1)
-
-
 def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float = 1e-8) -> torch.Tensor:
     """Π∇ₓN(x) in P⊥ coordinates (``subspace.orth_basis``): shape (E, n, ℓ).
 
@@ -303,61 +299,91 @@ def universal_perturbation(
 
 
 # --- DeepFool-style attacks --------------------------------------------------------
-def _deepfool(net, x, C, norm, steps, overshoot):
+def _vec_norm(v: torch.Tensor, norm: str) -> torch.Tensor:
+    """ℓ2, ℓ1 or ℓ∞ norm over the last axis."""
+    if norm == "l2":
+        return v.norm(dim=-1)
+    if norm == "l1":
+        return v.abs().sum(dim=-1)
+    return v.abs().amax(dim=-1)
+
+
+def _dual_step(grad: torch.Tensor, norm: str):
+    """The unit-cost direction that raises the linearised output fastest, and the dual norm of grad.
+
+    l2: grad/‖grad‖²;  linf: sign(grad)/‖grad‖₁;  l1: e_j/grad_j at j = argmax |grad_j|
+    (the whole budget on the steepest coordinate). Each step moves the linearised output by 1.
+    """
+    if norm == "l2":
+        denom = (grad * grad).sum(-1)
+        step = grad
+    elif norm == "linf":
+        denom = grad.abs().sum(-1)
+        step = grad.sign()
+    else:
+        j = grad.abs().argmax(-1, keepdim=True)
+        gj = grad.gather(-1, j)
+        step = torch.zeros_like(grad).scatter_(-1, j, gj.sign())
+        denom = gj.abs()[..., 0]
+    safe = torch.where(denom > 0, denom, torch.ones_like(denom))
+    return step / safe[..., None], denom
+
+
+def _deepfool(net, x, B, norm, steps, overshoot):
     """Linearised steps on g = s·N, aiming at g = −κ (κ = overshoot·|N(x)|) until x + z flips.
 
-    z = C c with c in the basis C (C = None: all of R^d, c = z);
-    l2:   c ← c − (g + κ)/‖Cᵀ∇g‖² · Cᵀ∇g   (the closest point of the linearised level set);
-    linf: c ← c − (g + κ)/‖Cᵀ∇g‖₁ · sign(Cᵀ∇g)  (the dual-norm step in the coordinates of C).
-    Aiming past the boundary avoids DeepFool's creeping towards a kink of the boundary
-    that it never crosses; on a flat piece (zero gradient) the last gradient is reused
-    with doubling steps. Returns z (E, n, d) and a bool (E, n): where x + z flips.
+    z = B c with c the coordinates in B: ``B`` is None (all of R^d, z = c), a shared basis
+    (d, r) or one basis per point (n, d, r). Each step is the norm's dual step
+    (:func:`_dual_step`) on the coordinates: for l2 the closest point of the linearised
+    level set. Aiming past the boundary avoids DeepFool's creeping towards a kink of the
+    boundary that it never crosses; on a flat piece (zero gradient) the last gradient is
+    reused with doubling steps. Returns c (E, n, r), the map c ↦ z, and where x + z flips (E, n).
     """
     x = _expand(net, x)
     out = net._forward(x)
     s, kappa = _sign(out), overshoot * out.abs()
     E, n, d = x.shape
-    dim = d if C is None else C.shape[1]
-    c = torch.zeros(E, n, dim, dtype=x.dtype, device=x.device)
-    embed = (lambda c: c) if C is None else (lambda c: c @ C.T)
+    if B is None:
+        embed = coords = lambda v: v  # noqa: E731
+    elif B.ndim == 2:
+        embed, coords = (lambda c: c @ B.T), (lambda v: v @ B)
+    else:
+        embed = lambda c: torch.einsum("ndr,enr->end", B, c)  # noqa: E731
+        coords = lambda v: torch.einsum("ndr,end->enr", B, v)  # noqa: E731
+    c = torch.zeros(E, n, d if B is None else B.shape[-1], dtype=x.dtype, device=x.device)
     done = torch.zeros(E, n, dtype=torch.bool, device=x.device)
     last = torch.zeros_like(c)
     boost = torch.ones(E, n, 1, dtype=x.dtype, device=x.device)
     for _ in range(steps):
-        z = embed(c)
-        g = s * net._forward(x + z)
+        g = s * net._forward(x + embed(c))
         done = done | (g < 0)
         if bool(done.all()):
             break
-        grad = s[..., None] * net._input_gradient(x + z)
-        if C is not None:
-            grad = grad @ C
+        grad = coords(s[..., None] * net._input_gradient(x + embed(c)))
         # on a flat piece (every neuron off, N = 0) keep going along the last gradient,
         # with steps that double while the piece lasts
         flat = ~(grad != 0).any(-1, keepdim=True)
         last = torch.where(flat, last, grad)
         boost = torch.where(flat, 2 * boost, torch.ones_like(boost))
-        grad = last
-        if norm == "l2":
-            denom = (grad * grad).sum(-1)
-            step = grad / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
-        else:
-            denom = grad.abs().sum(-1)
-            step = grad.sign() / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
+        step, denom = _dual_step(last, norm)
         move = (~done & (denom > 0))[..., None]
         c = torch.where(move, c - boost * (g + kappa + 1e-12)[..., None] * step, c)
+    done = done | (s * net._forward(x + embed(c)) < 0)
+    return c, embed, done
+
+
+def _attack(net, x, B, norm, steps, overshoot, rtol, *, coordinate_norm=False):
+    """DeepFool then the first flip along the found direction: unit direction (E, n, d), size (E, n).
+
+    The size is the norm of z in R^d, or of its coordinates in B when ``coordinate_norm``.
+    """
+    c, embed, done = _deepfool(net, x, B, norm, steps, overshoot)
     z = embed(c)
-    done = done | (s * net._forward(x + z) < 0)
-    return z, done
-
-
-def _attack(net, x, C, norm, steps, overshoot, rtol):
-    """DeepFool then the first flip along the found direction: z (E, n, d), size (E, n)."""
-    z, done = _deepfool(net, x, C, norm, steps, overshoot)
-    length = _vec_norm(z, norm)
+    length = _vec_norm(c if coordinate_norm else z, norm)
     ok = done & (length > 0)
-    direction = z / torch.where(ok, length, torch.ones_like(length))[..., None]
-    size = _first_flip(net, x, direction, torch.where(ok, length, torch.ones_like(length)), rtol)
+    safe_len = torch.where(ok, length, torch.ones_like(length))
+    direction = z / safe_len[..., None]
+    size = _first_flip(net, x, direction, safe_len, rtol)
     size = torch.where(ok & (size <= length * (1 + rtol)), size, torch.where(ok, length, torch.full_like(length, math.inf)))
     on_boundary = net._forward(_expand(net, x)) == 0
     return direction, torch.where(on_boundary, torch.zeros_like(size), size)

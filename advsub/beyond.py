@@ -21,7 +21,7 @@ import torch
 from scipy import integrate, special, stats
 
 from ._validation import check_choice, check_float, check_int, check_net_points, check_tensor
-from .attacks import _first_flip, _sign
+from .attacks import _attack, _finish
 from .deep import DeepReLU
 from .geometry import Subspace
 from .manifolds import Manifold
@@ -41,80 +41,10 @@ __all__ = [
 NORMS = {"l2", "l1", "linf"}
 
 
-def _coord_norm(c: torch.Tensor, norm: str) -> torch.Tensor:
-    if norm == "l2":
-        return c.norm(dim=-1)
-    if norm == "l1":
-        return c.abs().sum(dim=-1)
-    return c.abs().amax(dim=-1)
-
-
-def _dual_step(grad: torch.Tensor, norm: str):
-    """The unit-cost direction that raises the linearised output fastest, and the dual norm of grad.
-
-    l2: grad/‖grad‖² ; linf: sign(grad)/‖grad‖₁ ; l1: e_j/grad_j at j = argmax |grad_j|
-    (the whole budget on the steepest coordinate). Each step moves the output by exactly 1.
-    """
-    if norm == "l2":
-        denom = (grad * grad).sum(-1)
-        step = grad
-    elif norm == "linf":
-        denom = grad.abs().sum(-1)
-        step = grad.sign()
-    else:
-        j = grad.abs().argmax(-1, keepdim=True)
-        gj = grad.gather(-1, j)
-        step = torch.zeros_like(grad).scatter_(-1, j, gj.sign())
-        denom = gj.abs()[..., 0]
-    safe = torch.where(denom > 0, denom, torch.ones_like(denom))
-    return step / safe[..., None], denom
-
-
 def _restricted(net, x, B, norm, steps, overshoot, rtol):
-    """DeepFool in the coordinates c of B (z = B c) then the first flip along z: (z (E,n,d), size (E,n)).
-
-    The same iteration as :func:`advsub.attacks.orthogonal_attack` (aim at s·N = −κ with
-    κ = overshoot·|N(x)|; on a flat piece reuse the last gradient with doubling steps), with
-    the norm's own dual step and a basis that may change from point to point.
-    """
-    x = x.expand(net.ensemble, -1, -1) if x.ndim == 2 else x
-    E, n, d = x.shape
-    if B.ndim == 2:
-        embed = lambda c: c @ B.T  # noqa: E731
-        coords = lambda v: v @ B  # noqa: E731
-    else:
-        embed = lambda c: torch.einsum("ndr,enr->end", B, c)  # noqa: E731
-        coords = lambda v: torch.einsum("ndr,end->enr", B, v)  # noqa: E731
-    out = net._forward(x)
-    s, kappa = _sign(out), overshoot * out.abs()
-    c = torch.zeros(E, n, B.shape[-1], dtype=x.dtype, device=x.device)
-    done = torch.zeros(E, n, dtype=torch.bool, device=x.device)
-    last = torch.zeros_like(c)
-    boost = torch.ones(E, n, 1, dtype=x.dtype, device=x.device)
-    for _ in range(steps):
-        z = embed(c)
-        g = s * net._forward(x + z)
-        done = done | (g < 0)
-        if bool(done.all()):
-            break
-        grad = coords(s[..., None] * net._input_gradient(x + z))
-        flat = ~(grad != 0).any(-1, keepdim=True)
-        last = torch.where(flat, last, grad)
-        boost = torch.where(flat, 2 * boost, torch.ones_like(boost))
-        step, denom = _dual_step(last, norm)
-        move = (~done & (denom > 0))[..., None]
-        c = torch.where(move, c - boost * (g + kappa + 1e-12)[..., None] * step, c)
-    done = done | (s * net._forward(x + embed(c)) < 0)
-    length = _coord_norm(c, norm)
-    ok = done & (length > 0)
-    safe_len = torch.where(ok, length, torch.ones_like(length))
-    direction = embed(c / safe_len[..., None])  # unit norm in the coordinates of B
-    size = _first_flip(net, x, direction, safe_len, rtol)
-    size = torch.where(ok & (size <= length * (1 + rtol)), size, torch.where(ok, length, torch.full_like(length, math.inf)))
-    size = torch.where(out == 0, torch.zeros_like(size), size)  # on the boundary already
-    found = torch.isfinite(size)
-    z = direction * torch.where(found, size, torch.zeros_like(size))[..., None]
-    return z, size
+    """The book's attack (:func:`advsub.attacks.orthogonal_attack`'s DeepFool and line search)
+    in the coordinates c of B (z = B c), its size measured as the norm of c: (z (E,n,d), size (E,n))."""
+    return _finish(*_attack(net, x, B, norm, steps, overshoot, rtol, coordinate_norm=True))
 
 
 def _check_attack_args(norm, steps, overshoot, rtol):

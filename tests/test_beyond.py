@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import advsub
-from advsub import beyond
+from advsub import attacks, beyond
 from advsub.deep import DeepReLU, train_deep
 from advsub.manifolds import Manifold, make_manifold_dataset
 
@@ -52,7 +52,7 @@ def test_restricted_l2_and_linf_agree_with_orthogonal_attack(deep):
         # the same DeepFool; orthogonal_attack adds the universal candidate for two-layer nets
         assert bool((size0 <= size * (1 + 1e-5)).all())
         assert float((size / size0).median()) < 1 + 1e-5
-        torch.testing.assert_close(beyond._coord_norm(z @ P.orth_basis, norm), size)
+        torch.testing.assert_close(attacks._vec_norm(z @ P.orth_basis, norm), size)
 
 
 def test_linear_boundary_sizes_are_exact_in_every_norm():
