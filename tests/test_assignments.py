@@ -181,3 +181,46 @@ def test_wrong_answer_fails_its_own_check_only(course, quick_chapter, tmp_path):
     assert scores[target] == 0, f"the wrong answer to {target} passed its check:\n{report}"
     for label in coding[1:]:
         assert scores[label] == result["exercises"][label]["max"], f"{label} lost points:\n{report}"
+
+
+def _assigned_and_loaded(source: str) -> tuple[set[str], set[str]]:
+    import ast
+
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    stores, loads = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (stores if isinstance(node.ctx, ast.Store) else loads).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                stores |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            else:
+                stores.add(node.name)
+    return stores, loads
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_checks_do_not_depend_on_other_exercises(stem):
+    """A check may use the chapter's cells and its own solution, never a name that only
+    another exercise's solution or check defines: else one wrong answer costs two scores."""
+    nb = instructor(stem)
+    owner: dict[str, set[str]] = {}  # name -> exercises whose cells define it
+    chapter: set[str] = set()        # names defined by ordinary cells
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        stores, loads = _assigned_and_loaded(cell.source)
+        tags, label = cell.metadata.get("tags", []), cell.metadata.get("advsub", {}).get("exercise")
+        if label and ("solution" in tags or "check" in tags):
+            for name in stores:
+                owner.setdefault(name, set()).add(label)
+            if "check" in tags:
+                cells.append((label, loads - stores, cell.source))
+        else:
+            chapter |= stores
+    for label, loads, source in cells:
+        foreign = sorted(n for n in loads if n not in chapter and owner.get(n) and label not in owner[n])
+        assert not foreign, (f"{stem}: the check of {label} uses {foreign}, defined only by "
+                             f"{sorted(set().union(*(owner[n] for n in foreign)))}:\n{source[:400]}")
