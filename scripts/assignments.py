@@ -118,7 +118,7 @@ def instructor_to_source(nb):
     markers are dropped; every other cell is kept as is.
     """
     nb = copy.deepcopy(nb)
-    cells, checks_seen = [], {}
+    cells, checks_seen, solutions_seen = [], {}, {}
     for cell in nb.cells:
         meta = _advsub_meta(cell)
         tags = _tags(cell)
@@ -128,8 +128,10 @@ def instructor_to_source(nb):
                 continue
         if cell.cell_type == "code" and "solution" in tags:
             label = meta["exercise"]
+            solutions_seen[label] = solutions_seen.get(label, 0) + 1
+            suffix = "" if solutions_seen[label] == 1 else str(solutions_seen[label])
             cell.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False,
-                                         "grade_id": f"{label}-solution", "schema_version": 3}
+                                         "grade_id": f"{label}-solution{suffix}", "schema_version": 3}
         elif cell.cell_type == "code" and "check" in tags:
             label = meta["exercise"]
             checks_seen[label] = checks_seen.get(label, 0) + 1
