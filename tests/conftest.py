@@ -30,6 +30,18 @@ bookbuild = _load_bookbuild()
 CHAPTERS = [p.stem for p in bookbuild.chapter_notebooks()]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """The package tests use tiny tensors: one intra-op thread is faster than two, and much faster
+    on a loaded machine. (Notebook kernels are separate processes and keep their own setting.)"""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def executed_fast():
     """Execute every chapter notebook with papermill (fast=True).

@@ -1,7 +1,6 @@
 """Hidden-layer biases leave the invariance lemma and Theorem A unchanged (chapter 05, prop-05-bias)."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from scipy import stats

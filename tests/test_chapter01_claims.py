@@ -7,23 +7,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-import torch
 from scipy import stats
 
 import advsub
 from advsub import theory
 
 LEVEL = 0.01
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_chi2_law_is_not_rejected_on_independent_networks():

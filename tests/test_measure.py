@@ -15,15 +15,6 @@ from advsub import theory
 from advsub.measure import GradientSample
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # tiny batched ops: one thread avoids OpenMP spin-waits on a shared machine
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def trained():
     P = advsub.Subspace.random(16, 6, seed=0)

@@ -12,15 +12,6 @@ from scipy import stats
 from advsub import Subspace, TwoLayerReLU, make_dataset, orthogonal_gradient, theory, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and much faster on a loaded shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 # --- formulas ---------------------------------------------------------------------
 def test_gradient_lower_bound_formula():
     k, ell, m, d = 25, 40, 50, 200

@@ -18,15 +18,6 @@ from advsub.theory import weight_decay_factor
 from advsub.training import _loss_gradients
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and much faster on a loaded shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 D, ELL, N, M, E = 20, 8, 20, 30, 4
 
 # Both training loops, when train offers a choice: the default (the reduced loop in the data's

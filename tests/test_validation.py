@@ -14,15 +14,6 @@ import torch
 from advsub import Subspace, TwoLayerReLU, init_beta, make_dataset, orthogonal_gradient, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread is faster, and much faster on a loaded shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 D, ELL, N, M, E = 6, 2, 10, 5, 2
 S = Subspace.random(D, ELL, seed=0)
 X, Y = make_dataset(S, N, seed=1)
