@@ -97,10 +97,12 @@ def test_student_notebooks_have_stubs_and_the_same_checks(course):
             body = cell.source.split("# BEGIN SOLUTION", 1)[1].split("# END SOLUTION", 1)[0]
             secret = [line.strip() for line in body.splitlines() if len(line.strip()) > 12]
             grade_id = f"{cell.metadata['advsub']['exercise']}-solution"
-            mine = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-            assert len(mine) == 1, f"{stem}: no student cell for {grade_id}"
-            assert "raise NotImplementedError()" in mine[0].source
-            assert not any(line in mine[0].source for line in secret), f"{stem}: solution code left in {grade_id}"
+            mine = [c for c in student.cells
+                    if c.metadata.get("nbgrader", {}).get("grade_id", "").startswith(grade_id)]
+            assert mine, f"{stem}: no student cell for {grade_id}"
+            assert all("raise NotImplementedError()" in c.source for c in mine)
+            assert not any(line in c.source for line in secret for c in mine), \
+                f"{stem}: solution code left in {grade_id}"
         checks = lambda nb: [c.source for c in nb.cells if "check" in c.metadata.get("tags", [])]  # noqa: E731
         assert checks(student) == checks(teacher), f"{stem}: the checks differ"
 
