@@ -6,8 +6,9 @@
 - The instructor notebooks get full marks (their fast-mode executed copies, scored by the
   autograder from their outputs; and one chapter executed by the autograder itself).
 - An untouched student notebook gets zero on every coding exercise, and the grader finishes.
-- A plausible wrong answer (the right function with its result off by a factor) fails its
-  own check and no other.
+- A plausible wrong answer fails its own check and no other: a mistake written by hand (a
+  forgotten normalisation) and the right function with its result off by a factor.
+- No check uses a name that only another exercise defines (static, every chapter).
 """
 from __future__ import annotations
 
@@ -167,14 +168,37 @@ def solved_function(source: str) -> str:
     raise AssertionError(f"no function around the solution region:\n{source}")
 
 
-def test_wrong_answer_fails_its_own_check_only(course, quick_chapter, tmp_path):
+# Mistakes a student makes, written by hand for some exercises (the body that replaces the
+# solution region, at its indentation).
+MISTAKES = {
+    "ex-02-universal-from-weights": (  # forgets to normalise
+        'v = torch.einsum("em,emd->ed", u, W) @ C @ C.T\nreturn v'),
+    "ex-01-from-init": (  # forgets the activation pattern: every neuron counts
+        'g = torch.einsum("em,emd,dl->el", u, W0, C)\nreturn g[:, None, :].expand(active.shape[0], active.shape[1], -1)'),
+}
+
+
+def replace_solution(source: str, body: str) -> str:
+    head, rest = source.split("# BEGIN SOLUTION", 1)
+    indent = head.rsplit("\n", 1)[-1]
+    tail = rest.split("# END SOLUTION", 1)[1]
+    return head.rstrip(" ") + "\n".join(indent + line for line in body.splitlines()) + tail
+
+
+@pytest.mark.parametrize("kind", ["by hand", "off by a factor"])
+def test_wrong_answer_fails_its_own_check_only(course, quick_chapter, tmp_path, kind):
     out, _ = course
     nb = instructor(quick_chapter)
     coding = [k for k, e in assignments.exercises(nb).items() if e["kind"] == "coding"]
     target = coding[0]
+    if kind == "by hand" and target not in MISTAKES:
+        pytest.skip(f"no hand-written mistake for {target}")
     for cell in nb.cells:
         if "solution" in cell.metadata.get("tags", []) and cell.metadata["advsub"]["exercise"] == target:
-            cell.source += WRONG.replace("{name}", solved_function(cell.source))
+            if kind == "by hand":
+                cell.source = replace_solution(cell.source, MISTAKES[target])
+            else:
+                cell.source += WRONG.replace("{name}", solved_function(cell.source))
     wrong = tmp_path / f"{quick_chapter}.ipynb"
     nbformat.write(nb, wrong)
     result = assignments.grade(wrong, out, student="wrong")
