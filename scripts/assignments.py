@@ -6,7 +6,12 @@ has a ``{solution}`` box; a coding exercise has a code cell tagged ``solution`` 
 function body lies between ``# BEGIN SOLUTION`` and ``# END SOLUTION``, and a code cell
 tagged ``check`` (metadata ``advsub.points``) of plain asserts.
 
-The grading is done by nbgrader, the Jupyter project's grading tool:
+The grading is done by nbgrader, the Jupyter project's grading tool. It was chosen over
+otter-grader because the book's format is nbgrader's model already (solution regions
+between ``# BEGIN SOLUTION``/``# END SOLUTION`` become ``raise NotImplementedError()``
+stubs; a check cell is an autograded test cell worth points, locked and checksummed), it
+grades in the local environment without Docker, and it adds five small packages where
+otter adds thirteen (pandas, pydantic, python-on-whales, ...) and its own notebook markup.
 
 * ``generate`` turns each chapter into an nbgrader source notebook (solution cells become
   nbgrader solution cells, check cells locked autograded tests worth their points; the
