@@ -45,7 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps", "--disable-extensions",
 ]
 # Text that must not survive rendering: raw TeX and unparsed MyST.
-RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|mathbb|mathcal|lVert|rVert|sum|sqrt|begin|end|left|right)\b")
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(frac|mathbb|mathcal|lVert|rVert|sum|sqrt|begin|end|left|right)\b"
+                     r"|(?<![\\\w$])\$[^\s$][^$\n]{0,300}?(?<![\s\\])\$(?![\w$])")  # or an unparsed $...$
 RAW_MYST = re.compile(r"\{(prf:ref|eq|ref|doc|cite:[tp]|py:[a-z]+|numref)\}`|```\{|^:label:", re.M)
 # Directive names in a page source -> the CSS selector of the rendered box.
 THEOREM_LIKE = ("theorem", "lemma", "proposition", "corollary", "definition", "conjecture", "remark",
@@ -123,7 +124,7 @@ async () => {
   for (const img of imgs) { img.loading = 'eager'; }
   await Promise.all(imgs.map(img => img.complete ? null : new Promise(r => {
       img.addEventListener('load', r); img.addEventListener('error', r); setTimeout(r, 5000); })));
-  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .cell_output, .output';
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .cell_output, .output, .sig';
   const walker = document.createTreeWalker(document.querySelector('main') || document.body,
                                            NodeFilter.SHOW_TEXT);
   const texts = [];
