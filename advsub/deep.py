@@ -21,9 +21,9 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from ._validation import check_choice, check_float, check_int, check_labels, check_tensor
+from ._validation import check_int, check_seed
 from .network import EnsembleNet, init_beta
-from .training import OPTIMIZERS, TrainingHistory, logistic_loss
+from .training import DEFAULT_MEMORY_BUDGET, TrainingHistory, _check_train_args, logistic_loss
 
 __all__ = ["DeepReLU", "train_deep"]
 
@@ -77,7 +77,7 @@ class DeepReLU(EnsembleNet):
             raise TypeError(f"widths must be a non-empty sequence of hidden widths such as [m, m], got widths={widths!r}")
         self.widths = [check_int(f"widths[{i}]", w, low=1) for i, w in enumerate(widths)]
         self.ensemble = check_int("ensemble", ensemble, low=1)
-        seed = check_int("seed", seed, low=0)
+        seed = check_seed(seed)
         self.beta = init_beta(init_scale, self.d)
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got dtype={dtype}")
@@ -211,28 +211,15 @@ def train_deep(
     """
     if not isinstance(net, DeepReLU):
         raise TypeError(f"net must be a DeepReLU, got {type(net).__name__}")
-    optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
-    lr = check_float("lr", lr, low=0.0, low_inclusive=False)
-    weight_decay = check_float("weight_decay", weight_decay, low=0.0)
-    if lr * weight_decay >= 1:
-        raise ValueError(f"lr * weight_decay must be < 1 (else w ← (1 − ηλ) w flips or zeroes w), got lr={lr}, weight_decay={weight_decay}")
-    target_margin = check_float("target_margin", target_margin, low=0.0, low_inclusive=False)
-    max_steps = check_int("max_steps", max_steps, low=1)
-    momentum = check_float("momentum", momentum, low=0.0, high=1.0, high_inclusive=False)
-    X = check_tensor("X", X, ndim=2, dtype=net.dtype, device=net.device, last_dim=net.d)
-    n = X.shape[0]
-    if n < 1:
-        raise ValueError(f"X must have at least one row, got shape {tuple(X.shape)}")
-    y = check_labels("y", y, n, dtype=net.dtype, device=net.device)
-    if batch_size is not None:
-        batch_size = check_int("batch_size", batch_size, low=1, high=n)
-    elif optimizer == "sgd":
-        batch_size = min(32, n)
-    if optimizer != "sgd" and batch_size is not None and batch_size != n:
-        raise ValueError(f"batch_size is only used by optimizer='sgd', got batch_size={batch_size} with optimizer={optimizer!r}")
-    if not isinstance(train_second_layer, bool):
-        raise TypeError(f"train_second_layer must be True or False, got {train_second_layer!r}")
-    gen = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, low=0) if seed is not None else 0)
+    args = _check_train_args(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                             target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
+                             train_second_layer=train_second_layer, momentum=momentum, seed=seed,
+                             reduced=False, memory_budget=DEFAULT_MEMORY_BUDGET)
+    X, y = args["X"], args["y"]
+    optimizer, lr, weight_decay = args["optimizer"], args["lr"], args["weight_decay"]
+    target_margin, max_steps, momentum = args["target_margin"], args["max_steps"], args["momentum"]
+    batch_size, n = args["batch_size"], X.shape[0]
+    gen = torch.Generator(device="cpu").manual_seed(args["seed"])
 
     E, L = net.ensemble, len(net.weights)
     n_params = L + (1 if train_second_layer else 0)

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import torch
 
-from ._validation import check_choice, check_float, check_int
+from ._validation import check_choice, check_float, check_int, check_seed
 from .geometry import Subspace
 
 __all__ = ["digits_dataset"]
@@ -76,7 +76,7 @@ def digits_dataset(
     view = check_choice("view", view, {"pixels", "pca"})
     split = check_choice("split", split, {"train", "test", "all"})
     test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, high_inclusive=False)
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed(seed)
     if view == "pixels" and k is not None:
         raise ValueError(f"k is only used by view='pca', got k={k} with view='pixels'")
     if view == "pca":

@@ -20,7 +20,7 @@ import math
 
 import torch
 
-from ._validation import check_choice, check_float, check_int, check_tensor
+from ._validation import check_choice, check_float, check_int, check_tensor, check_seed
 from .geometry import Subspace
 
 __all__ = ["Manifold", "make_manifold_dataset", "manifold_labels"]
@@ -87,7 +87,7 @@ class Manifold:
                 max_frequency += 1
         max_frequency = check_int("max_frequency", max_frequency, low=1)
         radius = math.sqrt(d) if radius is None else check_float("radius", radius, low=0.0, low_inclusive=False)
-        seed = check_int("seed", seed, low=0)
+        seed = check_seed(seed)
         g = torch.Generator(device="cpu").manual_seed(seed)
         freqs = [tuple(int(i == k) for i in range(dim)) for k in range(dim)]
         seen = set(freqs)
@@ -115,7 +115,7 @@ class Manifold:
     def sample(self, n: int, *, seed: int) -> torch.Tensor:
         """n parameters θ: uniform unit vectors (sphere) or uniform angles (torus), shape (n, k+1) or (n, k)."""
         n = check_int("n", n, low=1)
-        g = torch.Generator(device="cpu").manual_seed(check_int("seed", seed, low=0))
+        g = torch.Generator(device="cpu").manual_seed(check_seed(seed))
         if self.kind == "sphere":
             z = torch.randn(n, self.dim + 1, generator=g, dtype=torch.float64)
             return z / z.norm(dim=1, keepdim=True)
@@ -195,7 +195,7 @@ def make_manifold_dataset(manifold: Manifold, n: int, *, seed: int, labels: str 
     if not isinstance(manifold, Manifold):
         raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
     labels = check_choice("labels", labels, {"random", "linear", "intrinsic"})
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed(seed)
     theta = manifold.sample(n, seed=seed)
     X = manifold._embed(theta)
     g = torch.Generator(device="cpu").manual_seed(seed + 1)

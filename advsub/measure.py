@@ -15,7 +15,7 @@ import torch
 from scipy import special
 
 from . import theory
-from ._validation import check_choice, check_float, check_int, check_tensor
+from ._validation import check_choice, check_float, check_int, check_tensor, check_seed
 from .attacks import _check_net_subspace, orthogonal_gradient
 from .geometry import Subspace, make_dataset
 from .network import TwoLayerReLU
@@ -178,7 +178,7 @@ def gradient_law_experiment(
     -------
     GradientSample
     """
-    seed = check_int("seed", seed, low=0)
+    seed = check_seed(seed)
     subspace = check_choice("subspace", subspace, {"random", "axis"})
     s_sub, s_data, s_net, s_train, s_test = (int(s) for s in np.random.SeedSequence(seed).generate_state(5) >> 1)
     P = Subspace.random(d, ell, seed=s_sub) if subspace == "random" else Subspace.axis_aligned(d, ell)

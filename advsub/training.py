@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from ._validation import check_choice, check_float, check_int, check_labels, check_tensor
+from ._validation import check_choice, check_float, check_int, check_labels, check_tensor, check_seed
 from .network import TwoLayerReLU
 
 __all__ = ["train", "train_sweep", "TrainingHistory", "logistic_loss", "data_coordinates"]
@@ -502,6 +502,8 @@ def train(
     from .deep import DeepReLU, train_deep  # deeper networks: autograd training with the same rules
 
     if isinstance(net, DeepReLU):
+        if reduced:
+            raise ValueError("reduced=True is implemented for TwoLayerReLU only; a DeepReLU trains in the full space")
         return train_deep(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay, target_margin=target_margin,
                           max_steps=max_steps, batch_size=batch_size, train_second_layer=train_second_layer,
                           momentum=momentum, progress=progress, seed=seed)
@@ -539,7 +541,7 @@ def _check_train_args(net, X, y, *, optimizer, lr, weight_decay, target_margin, 
         raise ValueError(f"batch_size is only used by optimizer='sgd', got batch_size={batch_size} with optimizer={optimizer!r}")
     if not isinstance(train_second_layer, bool):
         raise TypeError(f"train_second_layer must be True or False, got {train_second_layer!r}")
-    seed = check_int("seed", seed, low=0, high=2**64 - 1) if seed is not None else 0
+    seed = check_seed(seed) if seed is not None else 0
     if reduced is not None and not isinstance(reduced, bool):
         raise TypeError(f"reduced must be True, False or None, got {reduced!r}")
     if reduced and optimizer not in REDUCED_OPTIMIZERS:

@@ -180,3 +180,16 @@ def test_deep_orthogonal_gradient_law_ks():
     assert stats.kstest(u, "uniform").pvalue > 1e-3
     with pytest.raises(ValueError, match="signal_norm_sq"):
         beyond.deep_orthogonal_gradient_law(0.0, ell, 0.1)
+
+
+def test_train_rejects_reduced_for_deep_networks_and_validates_like_train():
+    P = advsub.Subspace.random(12, 6, seed=0)
+    X, y = advsub.make_dataset(P, 8, seed=1)
+    net = DeepReLU(12, [8, 8], seed=2)
+    with pytest.raises(ValueError, match="reduced"):
+        advsub.train(net, X, y, lr=0.1, max_steps=2, reduced=True, progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        advsub.train(net, X, y, lr=-1.0, max_steps=2, progress=False)
+    with pytest.raises(ValueError, match="y"):
+        advsub.train(net, X, 2 * y, lr=0.1, max_steps=2, progress=False)
+    DeepReLU(12, [8], seed=2**64 - 1)  # the whole seed range, like TwoLayerReLU
