@@ -33,6 +33,7 @@ from .measure import (
     GradientSample,
     expected_orthogonal_gradient_norm,
     gradient_law_experiment,
+    gradient_law_sweep,
     invariance_deviation,
     orthogonal_gradient_sample,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "GradientSample",
     "orthogonal_gradient_sample",
     "gradient_law_experiment",
+    "gradient_law_sweep",
     "invariance_deviation",
     "expected_orthogonal_gradient_norm",
     "DeepReLU",

@@ -19,7 +19,7 @@ from ._validation import check_choice, check_float, check_int, check_tensor, che
 from .attacks import _check_net_subspace, orthogonal_gradient
 from .geometry import Subspace, make_dataset
 from .network import TwoLayerReLU
-from .training import train
+from .training import train, train_sweep
 
 __all__ = [
     "GradientSample",
@@ -178,18 +178,63 @@ def gradient_law_experiment(
     -------
     GradientSample
     """
+    task, finish = _gradient_law_task(d, ell, m, ensemble=ensemble, n=n, init_scale=init_scale, subspace=subspace,
+                                      labels=labels, seed=seed)
+    net, X, y, s_train = task
+    history = train(
+        net, X, y, optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay,
+        train_second_layer=train_second_layer, progress=False, seed=s_train,
+    )
+    return finish(history)
+
+
+def _gradient_law_task(d, ell, m, *, ensemble, n, init_scale, subspace, labels, seed):
+    """The set-up of :func:`gradient_law_experiment`: ((net, X, y, training seed), history ↦ GradientSample)."""
     seed = check_seed(seed)
     subspace = check_choice("subspace", subspace, {"random", "axis"})
     s_sub, s_data, s_net, s_train, s_test = (int(s) for s in np.random.SeedSequence(seed).generate_state(5) >> 1)
     P = Subspace.random(d, ell, seed=s_sub) if subspace == "random" else Subspace.axis_aligned(d, ell)
     X, y = make_dataset(P, n, seed=s_data, labels=labels)
     net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=s_net)
-    history = train(
-        net, X, y, optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay,
-        train_second_layer=train_second_layer, progress=False, seed=s_train,
-    )
-    x0, _ = make_dataset(P, ensemble, seed=s_test)
-    return orthogonal_gradient_sample(net, P, x0, reached=history.reached.cpu().numpy())
+
+    def finish(history):
+        x0, _ = make_dataset(P, ensemble, seed=s_test)
+        return orthogonal_gradient_sample(net, P, x0, reached=history.reached.cpu().numpy())
+
+    return (net, X, y, s_train), finish
+
+
+def gradient_law_sweep(
+    configs,
+    *,
+    ensemble: int,
+    n: int = 20,
+    init_scale="standard",
+    subspace: str = "random",
+    lr: float = 0.5,
+    max_steps: int = 2000,
+    labels: str = "random",
+    progress: bool = True,
+) -> list[GradientSample]:
+    """:func:`gradient_law_experiment` for many configurations, trained together by :func:`advsub.train_sweep`.
+
+    ``configs`` is a sequence of dicts with keys ``d``, ``ell``, ``m`` and ``seed``; the
+    result for each equals ``gradient_law_experiment(d, ell, m, seed=seed, ...)`` (GD,
+    to rounding) but configurations of equal shape share one batched training loop.
+    Returns one :class:`GradientSample` per config, in order.
+    """
+    tasks, finishers = [], []
+    for i, cfg in enumerate(configs):
+        missing = {"d", "ell", "m", "seed"} - set(cfg)
+        if missing:
+            raise ValueError(f"configs[{i}] must have keys d, ell, m and seed, missing {sorted(missing)}")
+        (net, X, y, _), finish = _gradient_law_task(cfg["d"], cfg["ell"], cfg["m"], ensemble=ensemble, n=n,
+                                                    init_scale=init_scale, subspace=subspace, labels=labels,
+                                                    seed=cfg["seed"])
+        tasks.append((net, X, y))
+        finishers.append(finish)
+    histories = train_sweep(tasks, lr=lr, max_steps=max_steps, progress=progress, desc="gradient law sweep")
+    return [finish(h) for finish, h in zip(finishers, histories)]
 
 
 def invariance_deviation(net: TwoLayerReLU, subspace: Subspace, factor=None) -> float:

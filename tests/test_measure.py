@@ -134,3 +134,14 @@ def test_expected_norm_vectorised_and_validated():
         advsub.expected_orthogonal_gradient_norm(10, 3, 9, 1.0)
     with pytest.raises(ValueError, match="beta"):
         advsub.expected_orthogonal_gradient_norm(1, 3, 9, 0.0)
+
+
+def test_gradient_law_sweep_equals_one_experiment_per_config():
+    configs = [dict(d=30, ell=10, m=20, seed=1), dict(d=30, ell=20, m=20, seed=2), dict(d=40, ell=10, m=30, seed=3)]
+    swept = advsub.gradient_law_sweep(configs, ensemble=6, n=10, max_steps=300, progress=False)
+    for cfg, s in zip(configs, swept):
+        one = advsub.gradient_law_experiment(cfg["d"], cfg["ell"], cfg["m"], ensemble=6, n=10, max_steps=300, seed=cfg["seed"])
+        np.testing.assert_allclose(s.norm, one.norm, rtol=1e-9)
+        np.testing.assert_array_equal(s.k, one.k)
+    with pytest.raises(ValueError, match="seed"):
+        advsub.gradient_law_sweep([dict(d=30, ell=10, m=20)], ensemble=2)
