@@ -9,6 +9,7 @@ from . import theory
 from .attacks import (
     AttackSample,
     attack_experiment,
+    attack_sweep,
     attack_sample,
     certified_orthogonal_radius,
     flip_along,
@@ -62,6 +63,7 @@ __all__ = [
     "AttackSample",
     "attack_sample",
     "attack_experiment",
+    "attack_sweep",
     "theory",
     "GradientSample",
     "orthogonal_gradient_sample",

@@ -40,6 +40,7 @@ __all__ = [
     "AttackSample",
     "attack_sample",
     "attack_experiment",
+    "attack_sweep",
 ]
 
 NORMS = {"l2", "linf"}
@@ -617,15 +618,60 @@ def attack_experiment(
     """
     from .training import train
 
+    task, finish = _attack_task(d, ell, m, ensemble=ensemble, n=n, n_test=n_test, init_scale=init_scale,
+                                labels=labels, optimizer=optimizer, lr=lr, max_steps=max_steps,
+                                weight_decay=weight_decay, attack=attack, unconstrained=unconstrained, seed=seed)
+    net, X, y, kw = task
+    return finish(train(net, X, y, progress=False, **kw))
+
+
+def _attack_task(d, ell, m, *, ensemble, n, n_test, init_scale, labels, optimizer, lr, max_steps, weight_decay,
+                 attack, unconstrained, seed):
+    """The set-up of :func:`attack_experiment`: ((net, X, y, train kwargs), history ↦ AttackSample)."""
     ensemble = check_int("ensemble", ensemble, low=1)
     n = check_int("n", n, low=1)
     n_test = check_int("n_test", n_test, low=1)
     P = Subspace.random(d, ell, seed=seed)
     X, y = make_dataset(P, n + n_test, seed=seed + 1, labels=labels)
     net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=seed + 2)
-    hist = train(net, X[:n], y[:n], optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay,
-                 progress=False)
-    sample = attack_sample(net, X[n:], P, y=y[n:], attack=attack, unconstrained=unconstrained)
-    sample.reached, sample.steps = hist.reached.cpu().numpy(), hist.steps.cpu().numpy()
-    sample.train_margin = hist.final_margin.cpu().numpy()
-    return sample
+
+    def finish(hist):
+        sample = attack_sample(net, X[n:], P, y=y[n:], attack=attack, unconstrained=unconstrained)
+        sample.reached, sample.steps = hist.reached.cpu().numpy(), hist.steps.cpu().numpy()
+        sample.train_margin = hist.final_margin.cpu().numpy()
+        return sample
+
+    kw = dict(optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay)
+    return (net, X[:n], y[:n], kw), finish
+
+
+_ATTACK_DEFAULTS = dict(n=100, n_test=100, init_scale="standard", labels="random", optimizer="gd", lr=0.5,
+                        max_steps=2000, weight_decay=0.0, attack=True, unconstrained=False, seed=0)
+
+
+def attack_sweep(configs, *, progress: bool = True, **common) -> list[AttackSample]:
+    """:func:`attack_experiment` for many configurations, trained together by :func:`advsub.train_sweep`.
+
+    ``configs`` is a sequence of dicts of :func:`attack_experiment`'s arguments (``d``,
+    ``ell``, ``m`` and ``ensemble`` required, either there or in ``common``, which holds
+    the settings shared by all). Configurations of equal shape share one batched
+    training loop; each result equals that of its own :func:`attack_experiment` call (GD
+    or momentum, to rounding). Returns one :class:`AttackSample` per config, in order.
+    """
+    from .training import train_sweep
+
+    tasks, finishers = [], []
+    for i, cfg in enumerate(configs):
+        kw = {**_ATTACK_DEFAULTS, **common, **cfg}
+        missing = {"d", "ell", "m", "ensemble"} - set(kw)
+        if missing:
+            raise ValueError(f"configs[{i}] needs {sorted(missing)} (in the config or as common arguments)")
+        unknown = set(kw) - set(_ATTACK_DEFAULTS) - {"d", "ell", "m", "ensemble"}
+        if unknown:
+            raise TypeError(f"configs[{i}]: unknown attack_experiment arguments {sorted(unknown)}")
+        d, ell, m = kw.pop("d"), kw.pop("ell"), kw.pop("m")
+        (net, X, y, train_kw), finish = _attack_task(d, ell, m, **kw)
+        tasks.append((net, X, y, train_kw))
+        finishers.append(finish)
+    histories = train_sweep(tasks, progress=progress, desc="attack sweep")
+    return [finish(h) for finish, h in zip(finishers, histories)]

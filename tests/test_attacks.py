@@ -412,3 +412,18 @@ def test_sizes_scale_like_one_over_beta():
     for key, values in med.items():
         slope = np.polyfit(np.log(betas), np.log(values), 1)[0]
         assert -1.1 <= slope <= -0.9, (key, slope)
+
+
+def test_attack_sweep_equals_one_experiment_per_config():
+    configs = [dict(d=30, ell=20, m=10, seed=1), dict(d=30, ell=10, m=10, seed=2), dict(d=30, ell=20, m=10, seed=3,
+                                                                                      weight_decay=1e-2)]
+    common = dict(ensemble=3, n=20, n_test=10, max_steps=300, attack=False)
+    swept = advsub.attack_sweep(configs, progress=False, **common)
+    for cfg, s in zip(configs, swept):
+        one = advsub.attack_experiment(cfg.pop("d"), cfg.pop("ell"), cfg.pop("m"), **common, **cfg)
+        np.testing.assert_allclose(s.universal, one.universal, rtol=1e-8)
+        np.testing.assert_array_equal(s.steps, one.steps)
+    with pytest.raises(ValueError, match="ell"):
+        advsub.attack_sweep([dict(d=30, m=10)], ensemble=2, progress=False)
+    with pytest.raises(TypeError, match="bogus"):
+        advsub.attack_sweep([dict(d=30, ell=10, m=10, bogus=1)], ensemble=2, progress=False)
