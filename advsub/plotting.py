@@ -278,7 +278,7 @@ def plot_regime_sweep(ells, ms, agreement, agreement_theory, flip_rate, size_rat
         c = f"C{j}"
         axes[0].plot(r, agreement[sel], "o", color=c, label=f"ℓ={ell}: neurons moved the self term's way")
         axes[0].plot(r, agreement_theory[sel], "--", color=c, lw=1)
-        axes[0].plot(r, flip_rate[sel], "s-", color=c, mfc="none", label=f"ℓ={ell}: points flipped, $\|z\|\leq\|x_0\|$")
+        axes[0].plot(r, flip_rate[sel], "s-", color=c, mfc="none", label=rf"ℓ={ell}: points flipped, $\|z\|\leq\|x_0\|$")
         axes[1].errorbar(r, q[sel, 1], yerr=[q[sel, 1] - q[sel, 0], q[sel, 2] - q[sel, 1]], fmt="o-", color=c,
                          capsize=3, label=f"ℓ={ell}: median, 10%–90%")
     axes[0].plot([], [], "k--", lw=1, label=r"theory $\mathbb{E}\,\Phi(\sqrt{\chi^2_\ell/(m-1)})$")
