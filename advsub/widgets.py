@@ -364,7 +364,7 @@ def draw_weight_decay_explorer(axes, *, weight_decay: float = 1e-2, ell: int = 5
         size = universal_perturbation(net, X[100:], P)[0].numpy().ravel()
         sizes.append(size)
         rates.append(float((size <= budget).mean()))
-    hi = max(np.log10(np.minimum(s, 1e12)).max() for s in sizes)
+    hi = max(np.log10(np.clip(s, 1e-3, 1e12)).max() for s in sizes)
     lo = min(np.log10(np.maximum(s, 1e-3)).min() for s in sizes)
     bins = np.linspace(lo, hi + 1e-9, 30)
     for s, lam, rate in zip(sizes, (0.0, weight_decay), rates):
