@@ -21,7 +21,7 @@ import torch
 from scipy import integrate, special, stats
 
 from ._validation import check_choice, check_float, check_int, check_net_points, check_tensor
-from .attacks import _attack, _finish
+from .attacks import _attack, _check_net_subspace, _finish
 from .deep import DeepReLU
 from .geometry import Subspace
 from .manifolds import Manifold
@@ -104,10 +104,7 @@ def orthogonal_l1_attack(
     coordinates (``subspace.orth_basis``), which is ‖z‖₁ in R^d when P is axis-aligned.
     ``x`` must lie in P.
     """
-    if not isinstance(subspace, Subspace):
-        raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
-    if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got {type(net).__name__}")
+    _check_net_subspace(net, subspace)
     _, steps, overshoot, rtol = _check_attack_args("l1", steps, overshoot, rtol)
     x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
     return _restricted(net, x, subspace.orth_basis.to(net.device, net.dtype), "l1", steps, overshoot, rtol)
@@ -195,10 +192,7 @@ def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.
     """
     if not isinstance(net, DeepReLU):
         raise TypeError(f"net must be a DeepReLU, got {type(net).__name__}")
-    if not isinstance(subspace, Subspace):
-        raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
-    if subspace.d != net.d:
-        raise ValueError(f"subspace.d={subspace.d} does not match net.d={net.d}")
+    _check_net_subspace(net, subspace)
     C = subspace.orth_basis.to(net.device, net.dtype)
     lip = torch.linalg.matrix_norm(net.weights[0] @ C, ord=2)
     for W in net.weights[1:]:
