@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ._validation import check_int, check_seed
 from .network import EnsembleNet, init_beta
-from .training import DEFAULT_MEMORY_BUDGET, TrainingHistory, _check_train_args, logistic_loss
+from .training import DEFAULT_MEMORY_BUDGET, TrainingHistory, _check_train_args, _optimizer_update, logistic_loss
 
 __all__ = ["DeepReLU", "train_deep"]
 
@@ -275,20 +275,8 @@ def train_deep(
         grads = gradients(idx)
         mask = running.to(net.dtype)
         for k in range(n_params):
-            p, gk = params()[k], grads[k]
-            shape = (E,) + (1,) * (p.ndim - 1)
-            mk = mask.view(shape)
-            if optimizer in ("gd", "sgd"):
-                step = gk
-            elif optimizer == "momentum":
-                state[k] = torch.where(mk.bool(), momentum * state[k] + gk, state[k])
-                step = state[k]
-            else:  # adam, bias-corrected per member by its own step count
-                state[k] = torch.where(mk.bool(), 0.9 * state[k] + 0.1 * gk, state[k])
-                state2[k] = torch.where(mk.bool(), 0.999 * state2[k] + 0.001 * gk * gk, state2[k])
-                tt = (steps + 1).to(net.dtype).view(shape)
-                step = (state[k] / (1 - 0.9**tt)) / ((state2[k] / (1 - 0.999**tt)).sqrt() + 1e-8)
-            set_param(k, (1 - lr * weight_decay * mk) * p - lr * mk * step)
+            set_param(k, _optimizer_update(params()[k], grads[k], k, state, state2, mask, steps, optimizer=optimizer,
+                                           lr=lr, weight_decay=weight_decay, momentum=momentum))
         steps += running.to(torch.int64)
         bar.update(1)
         if t % 50 == 0:

@@ -236,29 +236,39 @@ def _run_full(net, X, y, *, optimizer, lr, weight_decay, target_margin, max_step
         grads = _loss_gradients(net, X, y, idx, train_second_layer)
         mask = running.to(net.dtype)
         for k in names:
-            p, gk = getattr(net, k), grads[k]
-            shape = (E,) + (1,) * (p.ndim - 1)
-            mk = mask.view(shape)
-            if optimizer in ("gd", "sgd"):
-                step = gk
-            elif optimizer == "momentum":
-                state[k] = torch.where(mk.bool(), momentum * state[k] + gk, state[k])
-                step = state[k]
-            else:  # adam, bias-corrected per member by its own step count
-                state[k] = torch.where(mk.bool(), 0.9 * state[k] + 0.1 * gk, state[k])
-                state2[k] = torch.where(mk.bool(), 0.999 * state2[k] + 0.001 * gk * gk, state2[k])
-                tt = (steps + 1).to(net.dtype).view(shape)
-                mhat = state[k] / (1 - 0.9**tt)
-                vhat = state2[k] / (1 - 0.999**tt)
-                step = mhat / (vhat.sqrt() + 1e-8)
-            decay = 1 - lr * weight_decay * mk
-            setattr(net, k, decay * p - lr * mk * step)
+            setattr(net, k, _optimizer_update(getattr(net, k), grads[k], k, state, state2, mask, steps,
+                                              optimizer=optimizer, lr=lr, weight_decay=weight_decay, momentum=momentum))
         steps += running.to(torch.int64)
         bar.update(1)
         if t % 50 == 0:
             bar.set_postfix(running=int(running.sum()), min_margin=f"{float(margin.min()):.3f}")
     out = net._forward(X)
     return losses, margins, steps, logistic_loss(out, y), (y * out).min(dim=1).values
+
+
+def _optimizer_update(p, gk, k, state, state2, mask, steps, *, optimizer, lr, weight_decay, momentum):
+    """One step of the chosen optimizer on parameter ``p`` (leading axis = members), masked per member.
+
+    Decoupled weight decay p ← (1 − ηλ) p, then the step: the gradient (gd, sgd), the
+    heavy-ball buffer (momentum, torch.optim.SGD convention), or Adam's bias-corrected
+    ratio with each member's own step count. ``state``/``state2`` (indexed by ``k``: dicts or lists)
+    are updated in place for the running members only. Returns the new ``p``.
+    """
+    shape = (p.shape[0],) + (1,) * (p.ndim - 1)
+    mk = mask.view(shape)
+    if optimizer in ("gd", "sgd"):
+        step = gk
+    elif optimizer == "momentum":
+        state[k] = torch.where(mk.bool(), momentum * state[k] + gk, state[k])
+        step = state[k]
+    else:  # adam, bias-corrected per member by its own step count
+        state[k] = torch.where(mk.bool(), 0.9 * state[k] + 0.1 * gk, state[k])
+        state2[k] = torch.where(mk.bool(), 0.999 * state2[k] + 0.001 * gk * gk, state2[k])
+        tt = (steps + 1).to(p.dtype).view(shape)
+        mhat = state[k] / (1 - 0.9**tt)
+        vhat = state2[k] / (1 - 0.999**tt)
+        step = mhat / (vhat.sqrt() + 1e-8)
+    return (1 - lr * weight_decay * mk) * p - lr * mk * step
 
 
 def _blocks(task_ids, T_count):
