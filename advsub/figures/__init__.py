@@ -1,0 +1,1 @@
+"""The figures layer (top): plotting and interactive explorers. May import everything below it."""
