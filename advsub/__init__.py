@@ -1,45 +1,97 @@
 """advsub: adversarial examples orthogonal to a low-dimensional data subspace.
 
-The pipeline, one module per concept:
-geometry (Subspace, make_dataset) → network (TwoLayerReLU) → training (train)
-→ theory (bounds and laws) → attacks (orthogonal gradient, attacks, certificates)
-→ plotting and widgets.
+The package has three layers; a module imports only from its own layer or the ones below
+(``tests/test_layers.py`` checks it, with no import cycle and no private name imported
+across modules):
+
+* **figures** (:mod:`advsub.figures`, top): :mod:`~advsub.figures.plotting` (one function
+  per figure) and :mod:`~advsub.figures.widgets` (the chapters' interactive explorers).
+  The only layer that imports matplotlib and ipywidgets.
+* **experiments** (:mod:`advsub.experiments`): what the chapters run, built from the
+  library: :mod:`~advsub.experiments.gradient_law` (Theorem A's samples and sweeps),
+  :mod:`~advsub.experiments.attack_samples` (the sandwich of sizes on trained ensembles),
+  :mod:`~advsub.experiments.regularisation` (weight-decay curves and sweeps),
+  :mod:`~advsub.experiments.toydata` (the paper's pictures) and
+  :mod:`~advsub.experiments.crosscheck` (an independent attack library).
+* **library** (bottom), one module per concept: :mod:`~advsub.geometry` (Subspace,
+  make_dataset) → :mod:`~advsub.network` (TwoLayerReLU) → :mod:`~advsub.training`
+  (train) → :mod:`~advsub.theory` (bounds and laws) → :mod:`~advsub.attacks`
+  (orthogonal gradient, attacks and certificates), with :mod:`~advsub.deep` (deeper
+  networks), :mod:`~advsub.boundary` (decision boundaries along lines),
+  :mod:`~advsub.manifolds` (curved data) and :mod:`~advsub.digits` (real data).
+
+``import advsub`` loads the library and the experiments, never matplotlib:
+``advsub.plotting`` and ``advsub.widgets`` (the figures layer under its old names) load on
+first use. The old module paths ``advsub.measure``, ``advsub.toydata``,
+``advsub.regularisation``, ``advsub.crosscheck`` and ``advsub.beyond`` still import.
 """
 from . import theory
 from .attacks import (
-    AttackSample,
-    attack_experiment,
-    attack_sweep,
-    attack_sample,
     certified_orthogonal_radius,
     flip_along,
     orthogonal_attack,
     orthogonal_gradient,
     orthogonal_lipschitz_constant,
-    unconstrained_attack,
     self_term_agreement,
+    unconstrained_attack,
     universal_direction,
     universal_perturbation,
 )
 from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU, init_beta
 from .training import TrainingHistory, logistic_loss, train, train_sweep
-from .deep import DeepReLU, train_deep
+from .deep import DeepReLU
+from .training import train_deep
 from .manifolds import Manifold, make_manifold_dataset
 from .digits import digits_dataset
-from . import beyond
-from . import boundary, regularisation, toydata
-from .crosscheck import library_attack
-from .measure import (
+from . import beyond, boundary
+from .experiments.attack_samples import AttackSample, attack_experiment, attack_sample, attack_sweep
+from .experiments.crosscheck import library_attack
+from .experiments.gradient_law import (
     GradientSample,
-    expected_orthogonal_gradient_norm,
     gradient_law_experiment,
     gradient_law_sweep,
     invariance_deviation,
     orthogonal_gradient_sample,
 )
+from .theory import expected_orthogonal_gradient_norm
+from . import measure, regularisation, toydata  # old module paths (aliases)
 
 __version__ = "0.1.0"
+
+#: The layers, bottom to top: the modules each holds (documented in this order).
+__layers__ = {
+    "library": ["geometry", "network", "training", "theory", "attacks", "deep", "boundary", "manifolds",
+                "digits"],
+    "experiments": ["experiments.gradient_law", "experiments.attack_samples", "experiments.regularisation",
+                    "experiments.toydata", "experiments.crosscheck"],
+    "figures": ["figures.plotting", "figures.widgets"],
+}
+
+#: Old module paths kept importable: old name → where its contents live now.
+__compat__ = {
+    "beyond": "attacks, theory",
+    "measure": "experiments.gradient_law, theory",
+    "toydata": "experiments.toydata",
+    "regularisation": "experiments.regularisation",
+    "crosscheck": "experiments.crosscheck",
+    "plotting": "figures.plotting",
+    "widgets": "figures.widgets",
+}
+
+_LAZY = {"plotting": "figures.plotting", "widgets": "figures.widgets", "figures": "figures"}
+
+
+def __getattr__(name: str):
+    """``advsub.plotting`` / ``advsub.widgets``: import the figures layer (matplotlib) on first use."""
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Subspace",

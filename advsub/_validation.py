@@ -23,6 +23,19 @@ __all__ = [
     "check_seed",
     "check_dtype_device",
     "check_real_array",
+    "Constraint",
+    "Integer",
+    "Seed",
+    "Real",
+    "Boolean",
+    "Choice",
+    "InstanceOf",
+    "Tensor",
+    "RealArray",
+    "Optional",
+    "Check",
+    "check_params",
+    "validate_params",
 ]
 
 
@@ -187,3 +200,260 @@ def check_net_points(name: str, x, net, *, subspace=None, tol: float = 1e-8) -> 
             raise ValueError(f"subspace.d={subspace.d} does not match the network's d={net.d}")
         check_points_in_subspace(name, x, subspace, tol)
     return x
+
+
+# --- the declarative spec ---------------------------------------------------------------
+# One constraint object per kind of parameter; ``validate_params`` declares them once per
+# function. A constraint's ``check(name, value, bound)`` returns the converted value or raises
+# TypeError (wrong type) / ValueError (wrong value) naming the parameter and the value.
+# ``bound`` maps the names already checked to their converted values, so a limit may depend
+# on an earlier parameter: ``Integer(low=1, high=lambda p: p["d"] - 1)``.
+
+
+def _limit(limit, bound):
+    return limit(bound) if callable(limit) else limit
+
+
+class Constraint:
+    """Base class: ``check(name, value, bound) -> value``; ``describe()`` for messages."""
+
+    def check(self, name: str, value, bound: dict):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class Integer(Constraint):
+    """An int (Python or NumPy, never bool) in [low, high]; limits may be callables of the bound values."""
+
+    def __init__(self, low=None, high=None):
+        self.low, self.high = low, high
+
+    def check(self, name, value, bound):
+        return check_int(name, value, low=_limit(self.low, bound), high=_limit(self.high, bound))
+
+    def describe(self):
+        return "an integer"
+
+
+class Seed(Integer):
+    """A seed for ``torch.Generator.manual_seed``: an int in [0, 2**64 − 1]."""
+
+    def __init__(self):
+        super().__init__(0, 2**64 - 1)
+
+
+class Real(Constraint):
+    """A finite real number (not bool) in an interval; ``closed`` in {"both", "left", "right", "neither"}.
+
+    ``allow_inf=True`` also accepts +inf (e.g. an unbounded search radius).
+    """
+
+    def __init__(self, low=None, high=None, *, closed: str = "both", allow_inf: bool = False):
+        self.low, self.high, self.closed, self.allow_inf = low, high, closed, allow_inf
+
+    def check(self, name, value, bound):
+        if self.allow_inf and isinstance(value, (numbers.Real, np.floating)) and not isinstance(value, bool) \
+                and value == math.inf:
+            return math.inf
+        return check_float(name, value, low=_limit(self.low, bound), high=_limit(self.high, bound),
+                           low_inclusive=self.closed in ("both", "left"),
+                           high_inclusive=self.closed in ("both", "right"))
+
+    def describe(self):
+        return "a real number"
+
+
+class Boolean(Constraint):
+    """True or False (not 0/1)."""
+
+    def check(self, name, value, bound):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {name}={_short(value)}")
+        return bool(value)
+
+    def describe(self):
+        return "True or False"
+
+
+class Choice(Constraint):
+    """One of a set of strings (a wrong string or a non-string is a ValueError, as in scikit-learn)."""
+
+    def __init__(self, *options):
+        self.options = set(options[0]) if len(options) == 1 and not isinstance(options[0], str) else set(options)
+
+    def check(self, name, value, bound):
+        return check_choice(name, value, self.options)
+
+    def describe(self):
+        return f"one of {sorted(self.options)}"
+
+
+class InstanceOf(Constraint):
+    """An instance of a class (or tuple of classes); ``what`` names it in the message."""
+
+    def __init__(self, cls, what: str | None = None):
+        self.cls = cls
+        self.what = what or (cls.__name__ if isinstance(cls, type) else " or ".join(c.__name__ for c in cls))
+
+    def check(self, name, value, bound):
+        if not isinstance(value, self.cls):
+            raise TypeError(f"{name} must be {self.what}, got {type(value).__name__}")
+        return value
+
+    def describe(self):
+        return self.what
+
+
+class Tensor(Constraint):
+    """A real tensor or NumPy array (see :func:`check_tensor`), converted to a torch tensor."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+    def check(self, name, value, bound):
+        kwargs = {k: _limit(v, bound) for k, v in self.kwargs.items()}
+        return check_tensor(name, value, **kwargs)
+
+    def describe(self):
+        return "a real tensor"
+
+
+class RealArray(Constraint):
+    """A Python number, NumPy array or tensor of finite reals in [low, high], as a float64 ndarray.
+
+    ``integral=True`` requires whole numbers (counts such as k, ℓ, m, d): float arrays and
+    floats holding integral values are accepted, a fractional entry is a ValueError. The
+    limits may be arrays or callables of the values already checked (``high=lambda p:
+    p["m"]`` with ``high_name="m"``); the range is checked elementwise, after broadcasting,
+    and the message names the first offending entry.
+    """
+
+    def __init__(self, low=None, high=None, *, closed: str = "both", integral: bool = False,
+                 low_name: str | None = None, high_name: str | None = None):
+        self.low, self.high, self.closed, self.integral = low, high, closed, integral
+        self.low_name, self.high_name = low_name, high_name
+
+    def _fmt(self, v: float) -> str:
+        return str(int(v)) if self.integral and v == int(v) else repr(float(v))
+
+    def _limit_text(self, limit: np.ndarray, limit_name: str | None) -> str:
+        if limit.ndim == 0:
+            return self._fmt(float(limit))
+        return f"{limit_name or 'its limit'} (elementwise)"
+
+    def check(self, name, value, bound):
+        if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+            raise TypeError(f"{name} must hold real numbers, got {_short(value)} of type {type(value).__name__}")
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+        arr = np.asarray(value)
+        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise TypeError(f"{name} must hold real numbers, got {_short(value)} of dtype {arr.dtype}")
+        arr = arr.astype(float)
+        scalar = arr.ndim == 0
+        if not np.isfinite(arr).all():
+            if scalar:
+                raise ValueError(f"{name} must be finite, got {name}={float(arr)}")
+            raise ValueError(f"{name} contains NaN or infinite entries, got {name}={_short(value)}")
+        if self.integral and not np.all(arr == np.round(arr)):
+            bad = arr[arr != np.round(arr)].flat[0]
+            got = f"{name}={float(arr)}" if scalar else f"{name}={_short(value)} (entry {bad:g})"
+            raise ValueError(f"{name} must hold whole numbers, got {got}")
+        for side, limit, limit_name in (("low", self.low, self.low_name), ("high", self.high, self.high_name)):
+            limit = _limit(limit, bound)
+            if limit is None:
+                continue
+            limit = np.asarray(limit, dtype=float)
+            try:
+                shape = np.broadcast_shapes(arr.shape, limit.shape)
+            except ValueError:
+                raise ValueError(f"{name} of shape {arr.shape} does not broadcast with "
+                                 f"{limit_name or 'its limit'} of shape {limit.shape}") from None
+            if side == "low":
+                inclusive = self.closed in ("both", "left")
+                bad_mask, op = (arr < limit, ">=") if inclusive else (arr <= limit, ">")
+            else:
+                inclusive = self.closed in ("both", "right")
+                bad_mask, op = (arr > limit, "<=") if inclusive else (arr >= limit, "<")
+            if np.any(bad_mask):
+                bad = np.broadcast_to(arr, shape)[np.broadcast_to(bad_mask, shape)].flat[0]
+                got = f"{name}={self._fmt(float(arr))}" if scalar else f"{name}={_short(value)} (entry {self._fmt(bad)})"
+                raise ValueError(f"{name} must be {op} {self._limit_text(limit, limit_name)}, got {got}")
+        return arr
+
+    def describe(self):
+        return "an array of whole numbers" if self.integral else "an array of real numbers"
+
+
+class Optional(Constraint):
+    """``None`` or whatever ``inner`` accepts."""
+
+    def __init__(self, inner: Constraint):
+        self.inner = inner
+
+    def check(self, name, value, bound):
+        return None if value is None else self.inner.check(name, value, bound)
+
+    def describe(self):
+        return f"None or {self.inner.describe()}"
+
+
+class Check(Constraint):
+    """Wrap a function ``f(name, value) -> value`` (an existing ``check_*``) as a constraint."""
+
+    def __init__(self, func, what: str = "valid"):
+        self.func, self.what = func, what
+
+    def check(self, name, value, bound):
+        return self.func(name, value)
+
+    def describe(self):
+        return self.what
+
+
+def check_params(spec: dict, values: dict) -> dict:
+    """Check ``values`` against ``spec`` (name → Constraint), in the spec's order.
+
+    Returns a new dict with the converted values (names not in the spec pass unchanged).
+    """
+    out = dict(values)
+    for name, constraint in spec.items():
+        if name in out:
+            out[name] = constraint.check(name, out[name], out)
+    return out
+
+
+def validate_params(spec: dict):
+    """Decorator: check the named arguments of a function against ``spec`` before every call.
+
+    >>> @validate_params({"n": Integer(low=1), "lr": Real(low=0.0, closed="neither")})
+    ... def f(n, *, lr=0.5): ...
+
+    Each constraint receives the (converted) values of the parameters checked before it,
+    so a limit can depend on them. The function receives the converted values. Parameters
+    left out of ``spec`` are passed through untouched (check them in the body when the
+    check needs more than one parameter). The spec is kept as ``f.__validation__``.
+    """
+    import functools
+    import inspect
+
+    def decorate(func):
+        sig = inspect.signature(func)
+        unknown = set(spec) - set(sig.parameters)
+        if unknown:
+            raise TypeError(f"validate_params: {func.__qualname__} has no parameters {sorted(unknown)}")
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            ba = sig.bind(*args, **kwargs)
+            ba.apply_defaults()
+            checked = check_params(spec, ba.arguments)
+            ba.arguments.update(checked)
+            return func(*ba.args, **ba.kwargs)
+
+        wrapper.__validation__ = spec
+        return wrapper
+
+    return decorate

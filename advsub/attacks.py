@@ -13,18 +13,25 @@ Conventions shared by every function here:
   along a ray with at most m breakpoints t_i = −(w_i·x + b_i)/(w_i·v), so the first
   sign change is found *exactly* from the sorted breakpoints. Other
   :class:`~advsub.network.EnsembleNet` s are scanned on a grid, then bisected.
+
+What is here: the orthogonal gradient; the first flip along a ray (:func:`flip_along`);
+Theorem B's universal direction and step; the DeepFool-then-line-search attacks in P⊥
+(:func:`orthogonal_attack`, ℓ2 and ℓ∞; :func:`orthogonal_l1_attack`), in all of R^d
+(:func:`unconstrained_attack`), in the span of any basis, shared or one per point
+(:func:`restricted_attack`), and in the normal spaces of a curved manifold
+(:func:`normal_attack`); the certificates of Theorem C, for two-layer networks
+(:func:`certified_orthogonal_radius`) and deeper ones (:func:`deep_certified_orthogonal_radius`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from . import theory
-from ._validation import check_choice, check_float, check_int, check_labels, check_net_points, check_tensor
-from .geometry import Subspace, make_dataset
+from ._validation import check_choice, check_float, check_int, check_net_points, check_tensor
+from .deep import DeepReLU
+from .geometry import Subspace
+from .manifolds import Manifold
 from .network import EnsembleNet, TwoLayerReLU
 
 __all__ = [
@@ -37,16 +44,21 @@ __all__ = [
     "unconstrained_attack",
     "orthogonal_lipschitz_constant",
     "certified_orthogonal_radius",
-    "AttackSample",
-    "attack_sample",
-    "attack_experiment",
-    "attack_sweep",
+    "restricted_attack",
+    "orthogonal_l1_attack",
+    "normal_attack",
+    "deep_orthogonal_lipschitz_bound",
+    "deep_certified_orthogonal_radius",
+    "check_net_subspace",
+    "check_two_layer",
 ]
 
 NORMS = {"l2", "linf"}
+RESTRICTED_NORMS = {"l2", "l1", "linf"}
 
 
-def _check_net_subspace(net, subspace):
+def check_net_subspace(net, subspace) -> None:
+    """Raise unless ``net`` is an advsub network and ``subspace`` a :class:`Subspace` of its dimension."""
     if not isinstance(net, EnsembleNet):
         raise TypeError(f"net must be an advsub network (TwoLayerReLU, ...), got {type(net).__name__}")
     if not isinstance(subspace, Subspace):
@@ -55,7 +67,8 @@ def _check_net_subspace(net, subspace):
         raise ValueError(f"subspace.d={subspace.d} does not match net.d={net.d}")
 
 
-def _check_two_layer(net, what):
+def check_two_layer(net, what: str) -> None:
+    """Raise a TypeError unless ``net`` is a :class:`TwoLayerReLU` (``what`` names the caller)."""
     if not isinstance(net, TwoLayerReLU):
         raise TypeError(f"{what} is defined for a TwoLayerReLU only, got net of type {type(net).__name__}")
 
@@ -86,7 +99,7 @@ def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float =
     invariance lemma this equals Σ_{i active at x} u_i C^T w_i(0) for (S)GD training
     without weight decay (C = ``orth_basis``).
     """
-    _check_net_subspace(net, subspace)
+    check_net_subspace(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     C = subspace.orth_basis.to(net.device, net.dtype)
     return net._input_gradient(x) @ C
@@ -235,8 +248,8 @@ def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     With (S)GD and no weight decay Π w_i = Π w_i(0) (invariance lemma), so v does not
     depend on the input nor on the training data. Raises if v = 0.
     """
-    _check_net_subspace(net, subspace)
-    _check_two_layer(net, "universal_direction")
+    check_net_subspace(net, subspace)
+    check_two_layer(net, "universal_direction")
     C = _orth(subspace, net)
     v = torch.einsum("em,emd->ed", net.u, net.W) @ C @ C.T  # Π Σ u_i w_i
     norm = v.norm(dim=-1, keepdim=True)
@@ -251,8 +264,8 @@ def self_term_agreement(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     Those are the neurons whose pre-activation the universal step moves in the direction
     of Theorem B's self term (compare :func:`advsub.theory.self_term_agreement`).
     """
-    _check_net_subspace(net, subspace)
-    _check_two_layer(net, "self_term_agreement")
+    check_net_subspace(net, subspace)
+    check_two_layer(net, "self_term_agreement")
     C = _orth(subspace, net)
     Wp = net.W @ C  # (E, m, ℓ)
     v = torch.einsum("em,eml->el", net.u, Wp)
@@ -289,8 +302,8 @@ def universal_perturbation(
     flipped : tensor (E, n), bool
         Whether a step of norm ≤ ``max_norm`` flips the point.
     """
-    _check_net_subspace(net, subspace)
-    _check_two_layer(net, "universal_perturbation")
+    check_net_subspace(net, subspace)
+    check_two_layer(net, "universal_perturbation")
     max_norm = _check_max_norm(max_norm)
     rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
     x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
@@ -439,7 +452,7 @@ def orthogonal_attack(
     size : tensor (E, n)
         ‖z‖ in the chosen norm (``inf`` where nothing flipped).
     """
-    _check_net_subspace(net, subspace)
+    check_net_subspace(net, subspace)
     norm = check_choice("norm", norm, NORMS)
     steps = check_int("steps", steps, low=1)
     overshoot = check_float("overshoot", overshoot, low=0.0, high=10.0)
@@ -483,11 +496,98 @@ def unconstrained_attack(
     return _finish(*_attack(net, x, None, norm, steps, overshoot, rtol))
 
 
+# --- attacks restricted to any linear space, per point, and in other norms -------------
+def _restricted(net, x, B, norm, steps, overshoot, rtol):
+    """The book's attack (:func:`advsub.attacks.orthogonal_attack`'s DeepFool and line search)
+    in the coordinates c of B (z = B c), its size measured as the norm of c: (z (E,n,d), size (E,n))."""
+    return _finish(*_attack(net, x, B, norm, steps, overshoot, rtol, coordinate_norm=True))
+
+
+def _check_attack_args(norm, steps, overshoot, rtol):
+    return (
+        check_choice("norm", norm, RESTRICTED_NORMS),
+        check_int("steps", steps, low=1),
+        check_float("overshoot", overshoot, low=0.0, high=10.0),
+        check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False),
+    )
+
+
+def restricted_attack(
+    net: EnsembleNet, x, basis, *, norm: str = "l2", steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6
+):
+    """A small flipping perturbation z = B c restricted to the span of ``basis``.
+
+    DeepFool steps {cite:p}`moosavi2016deepfool` on the coordinates c, with the step that is
+    optimal for the linearised network in the chosen norm of c, until x + z flips; then
+    the first flip along z (exact for a two-layer net, a grid scan and bisection otherwise).
+
+    Parameters
+    ----------
+    net : EnsembleNet
+    x : tensor (n, d) or (E, n, d)
+    basis : tensor (d, r) shared by all points, or (n, d, r) one basis per point
+        Orthonormal columns (not checked beyond the shapes).
+    norm : {"l2", "l1", "linf"}
+        Norm of the coordinates c. For an axis-aligned space (columns = coordinate axes)
+        it is the norm of z in R^d.
+
+    Returns
+    -------
+    z : tensor (E, n, d)
+        The perturbation (zero where nothing flipped); x + z flips.
+    size : tensor (E, n)
+        The norm of c (``inf`` where nothing flipped).
+    """
+    if not isinstance(net, EnsembleNet):
+        raise TypeError(f"net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got {type(net).__name__}")
+    norm, steps, overshoot, rtol = _check_attack_args(norm, steps, overshoot, rtol)
+    x = check_net_points("x", x, net)
+    basis = check_tensor("basis", basis, ndim=(2, 3), dtype=net.dtype, device=net.device)
+    if basis.shape[-2] != net.d:
+        raise ValueError(f"basis must have {net.d} rows (one per input coordinate), got shape {tuple(basis.shape)}")
+    if basis.ndim == 3 and basis.shape[0] != x.shape[-2]:
+        raise ValueError(f"a per-point basis must have one entry per point ({x.shape[-2]}), got shape {tuple(basis.shape)}")
+    return _restricted(net, x, basis, norm, steps, overshoot, rtol)
+
+
+def orthogonal_l1_attack(
+    net: EnsembleNet, x, subspace: Subspace, *, steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6, tol: float = 1e-8
+):
+    """A small flipping perturbation in P⊥ measured in ℓ1: (z (E, n, d), size (E, n)).
+
+    The ℓ1 step puts the whole linearised budget on the orthogonal coordinate with the
+    largest gradient entry, so z is sparse. The size is the ℓ1 norm of the orthogonal
+    coordinates (``subspace.orth_basis``), which is ‖z‖₁ in R^d when P is axis-aligned.
+    ``x`` must lie in P.
+    """
+    check_net_subspace(net, subspace)
+    _, steps, overshoot, rtol = _check_attack_args("l1", steps, overshoot, rtol)
+    x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
+    return _restricted(net, x, subspace.orth_basis.to(net.device, net.dtype), "l1", steps, overshoot, rtol)
+
+
+def normal_attack(net: EnsembleNet, manifold: Manifold, theta, *, steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6):
+    """The smallest ℓ2 flip found in the normal space N_x at each manifold point x = x(θ).
+
+    Returns z (E, n, d) (in N_x, zero where nothing flipped) and ‖z‖ (E, n) (``inf`` there).
+    """
+    if not isinstance(manifold, Manifold):
+        raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
+    if not isinstance(net, EnsembleNet):
+        raise TypeError(f"net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got {type(net).__name__}")
+    if manifold.d != net.d:
+        raise ValueError(f"manifold.d={manifold.d} does not match net.d={net.d}")
+    _, steps, overshoot, rtol = _check_attack_args("l2", steps, overshoot, rtol)
+    x = manifold.embed(theta).to(net.device, net.dtype)
+    N = manifold.normal_basis(theta).to(net.device, net.dtype)
+    return _restricted(net, x, N, "l2", steps, overshoot, rtol)
+
+
 # --- the certificate ---------------------------------------------------------------
 def orthogonal_lipschitz_constant(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """‖W⊥‖_op·‖u‖ per member, (E,): a Lipschitz constant of N along P⊥, W⊥ = W C (m×ℓ)."""
-    _check_net_subspace(net, subspace)
-    _check_two_layer(net, "orthogonal_lipschitz_constant")
+    check_net_subspace(net, subspace)
+    check_two_layer(net, "orthogonal_lipschitz_constant")
     W_orth = net.W @ _orth(subspace, net)  # (E, m, ℓ)
     return torch.linalg.matrix_norm(W_orth, ord=2) * net.u.norm(dim=-1)
 
@@ -500,178 +600,34 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
     ``x`` (n, d) or (E, n, d) may be any point (the argument does not use x ∈ P).
     ``inf`` where W⊥ = 0.
     """
-    _check_net_subspace(net, subspace)
-    _check_two_layer(net, "certified_orthogonal_radius")
+    check_net_subspace(net, subspace)
+    check_two_layer(net, "certified_orthogonal_radius")
     x = check_net_points("x", x, net)
     lip = orthogonal_lipschitz_constant(net, subspace)[:, None]
     out = net._forward(x).abs()
     return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))
 
 
-# --- measuring all of them on a trained ensemble ---------------------------------------
-@dataclass
-class AttackSample:
-    """Every size of the chapters' sandwich at every held-out point x0 ∈ P of every member.
+# --- a certificate for deeper networks ------------------------------------------------------
+def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.Tensor:
+    """‖W_1 C‖_op · Π_{l≥2} ‖W_l‖_op · ‖u‖ per member, (E,): a Lipschitz constant of N along P⊥.
 
-    Arrays of shape (E, n) unless said otherwise (numpy, float64); an attack that was not
-    run is ``None``. ``inf`` marks points that an attack did not flip.
-
-    Attributes
-    ----------
-    d, ell, m : int;  beta : float
-    output : N(x0).    k : number of active neurons at x0.    label : held-out label (or None).
-    orth_grad : ‖Π∇N(x0)‖.
-    certified : :func:`certified_orthogonal_radius`.
-    universal, flipped : :func:`universal_perturbation` (size, bool).
-    orthogonal : l2 size of :func:`orthogonal_attack`.   unconstrained : of :func:`unconstrained_attack`.
-    reached, steps : (E,) from training;  train_margin : (E,) final minimum margin.
+    For z ∈ P⊥ the directional derivative is uᵀ D_L W_L ⋯ D_1 W_1 C c with 0/1 diagonal D_l,
+    and every factor is bounded by its operator norm.
     """
-
-    d: int
-    ell: int
-    m: int
-    beta: float
-    output: np.ndarray
-    k: np.ndarray
-    label: np.ndarray | None
-    orth_grad: np.ndarray
-    certified: np.ndarray
-    universal: np.ndarray
-    flipped: np.ndarray
-    orthogonal: np.ndarray | None = None
-    unconstrained: np.ndarray | None = None
-    reached: np.ndarray | None = None
-    steps: np.ndarray | None = None
-    train_margin: np.ndarray | None = None
-
-    @property
-    def predicted(self) -> np.ndarray:
-        """Theorem B's size |N(x0)|·m/(kβ√ℓ) (:func:`advsub.theory.predicted_universal_size`)."""
-        return theory.predicted_universal_size(self.output, self.k, self.m, self.d, self.ell, beta=self.beta)
-
-    @property
-    def accuracy(self) -> np.ndarray:
-        """(E,) held-out accuracy sign N(x0) = y0 (points with N(x0) = 0 count as errors)."""
-        if self.label is None:
-            raise ValueError("this sample has no held-out labels (labels=None)")
-        return (np.sign(self.output) == self.label).mean(axis=1)
-
-    def flip_rate(self, budget: float = math.inf) -> float:
-        """Fraction of points flipped by a universal step of norm ≤ ``budget``."""
-        return float((self.flipped & (self.universal <= budget)).mean())
-
-    def __repr__(self) -> str:
-        return (f"AttackSample(d={self.d}, ell={self.ell}, m={self.m}, beta={self.beta:.3g}, "
-                f"points={self.output.shape}, flip rate={self.flip_rate():.3f})")
+    if not isinstance(net, DeepReLU):
+        raise TypeError(f"net must be a DeepReLU, got {type(net).__name__}")
+    check_net_subspace(net, subspace)
+    C = subspace.orth_basis.to(net.device, net.dtype)
+    lip = torch.linalg.matrix_norm(net.weights[0] @ C, ord=2)
+    for W in net.weights[1:]:
+        lip = lip * torch.linalg.matrix_norm(W, ord=2)
+    return lip * net.u.norm(dim=-1)
 
 
-def attack_sample(net: TwoLayerReLU, x, subspace: Subspace, *, y=None, attack: bool = True,
-                  unconstrained: bool = False, steps: int = 50) -> AttackSample:
-    """Measure N, k, ‖Π∇N‖, the certificate, the universal step and (optionally) the attacks at x.
-
-    ``x`` (n, d) or (E, n, d) points of P, ``y`` (n,) their labels or None. ``attack``: run
-    :func:`orthogonal_attack` (l2); ``unconstrained``: run :func:`unconstrained_attack` too.
-    """
-    _check_net_subspace(net, subspace)
-    _check_two_layer(net, "attack_sample")
-    x = check_net_points("x", x, net, subspace=subspace)
-    if y is not None:
-        y = check_labels("y", y, x.shape[-2], dtype=net.dtype, device=net.device)
-    np_ = lambda t: t.detach().cpu().numpy().astype(np.float64)  # noqa: E731
-    size, flipped = universal_perturbation(net, x, subspace)
-    return AttackSample(
-        d=net.d, ell=subspace.ell, m=net.m, beta=net.beta,
-        output=np_(net._forward(x)),
-        k=np_(net._preactivation(x) > 0).sum(-1),
-        label=None if y is None else np_(y),
-        orth_grad=np_((net._input_gradient(x) @ _orth(subspace, net)).norm(dim=-1)),
-        certified=np_(certified_orthogonal_radius(net, x, subspace)),
-        universal=np_(size), flipped=flipped.cpu().numpy(),
-        orthogonal=np_(orthogonal_attack(net, x, subspace, steps=steps)[1]) if attack else None,
-        unconstrained=np_(unconstrained_attack(net, x, steps=steps)[1]) if unconstrained else None,
-    )
-
-
-def attack_experiment(
-    d: int,
-    ell: int,
-    m: int,
-    *,
-    ensemble: int,
-    n: int = 100,
-    n_test: int = 100,
-    init_scale="standard",
-    labels: str = "random",
-    optimizer: str = "gd",
-    lr: float = 0.5,
-    max_steps: int = 2000,
-    weight_decay: float = 0.0,
-    attack: bool = True,
-    unconstrained: bool = False,
-    seed: int = 0,
-) -> AttackSample:
-    """Train an ensemble on n points of a random P and measure :func:`attack_sample` on n_test held-out points.
-
-    The n + n_test points come from one draw of :func:`advsub.make_dataset` (so with
-    ``labels="linear"`` the held-out labels follow the same halfspace). Seeds: subspace
-    ``seed``, data ``seed + 1``, networks ``seed + 2``.
-    """
-    from .training import train
-
-    task, finish = _attack_task(d, ell, m, ensemble=ensemble, n=n, n_test=n_test, init_scale=init_scale,
-                                labels=labels, optimizer=optimizer, lr=lr, max_steps=max_steps,
-                                weight_decay=weight_decay, attack=attack, unconstrained=unconstrained, seed=seed)
-    net, X, y, kw = task
-    return finish(train(net, X, y, progress=False, **kw))
-
-
-def _attack_task(d, ell, m, *, ensemble, n, n_test, init_scale, labels, optimizer, lr, max_steps, weight_decay,
-                 attack, unconstrained, seed):
-    """The set-up of :func:`attack_experiment`: ((net, X, y, train kwargs), history ↦ AttackSample)."""
-    ensemble = check_int("ensemble", ensemble, low=1)
-    n = check_int("n", n, low=1)
-    n_test = check_int("n_test", n_test, low=1)
-    P = Subspace.random(d, ell, seed=seed)
-    X, y = make_dataset(P, n + n_test, seed=seed + 1, labels=labels)
-    net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=seed + 2)
-
-    def finish(hist):
-        sample = attack_sample(net, X[n:], P, y=y[n:], attack=attack, unconstrained=unconstrained)
-        sample.reached, sample.steps = hist.reached.cpu().numpy(), hist.steps.cpu().numpy()
-        sample.train_margin = hist.final_margin.cpu().numpy()
-        return sample
-
-    kw = dict(optimizer=optimizer, lr=lr, max_steps=max_steps, weight_decay=weight_decay)
-    return (net, X[:n], y[:n], kw), finish
-
-
-_ATTACK_DEFAULTS = dict(n=100, n_test=100, init_scale="standard", labels="random", optimizer="gd", lr=0.5,
-                        max_steps=2000, weight_decay=0.0, attack=True, unconstrained=False, seed=0)
-
-
-def attack_sweep(configs, *, progress: bool = True, **common) -> list[AttackSample]:
-    """:func:`attack_experiment` for many configurations, trained together by :func:`advsub.train_sweep`.
-
-    ``configs`` is a sequence of dicts of :func:`attack_experiment`'s arguments (``d``,
-    ``ell``, ``m`` and ``ensemble`` required, either there or in ``common``, which holds
-    the settings shared by all). Configurations of equal shape share one batched
-    training loop; each result equals that of its own :func:`attack_experiment` call (GD
-    or momentum, to rounding). Returns one :class:`AttackSample` per config, in order.
-    """
-    from .training import train_sweep
-
-    tasks, finishers = [], []
-    for i, cfg in enumerate(configs):
-        kw = {**_ATTACK_DEFAULTS, **common, **cfg}
-        missing = {"d", "ell", "m", "ensemble"} - set(kw)
-        if missing:
-            raise ValueError(f"configs[{i}] needs {sorted(missing)} (in the config or as common arguments)")
-        unknown = set(kw) - set(_ATTACK_DEFAULTS) - {"d", "ell", "m", "ensemble"}
-        if unknown:
-            raise TypeError(f"configs[{i}]: unknown attack_experiment arguments {sorted(unknown)}")
-        d, ell, m = kw.pop("d"), kw.pop("ell"), kw.pop("m")
-        (net, X, y, train_kw), finish = _attack_task(d, ell, m, **kw)
-        tasks.append((net, X, y, train_kw))
-        finishers.append(finish)
-    histories = train_sweep(tasks, progress=progress, desc="attack sweep")
-    return [finish(h) for finish, h in zip(finishers, histories)]
+def deep_certified_orthogonal_radius(net: DeepReLU, x, subspace: Subspace) -> torch.Tensor:
+    """|N(x)| / :func:`deep_orthogonal_lipschitz_bound`: no z ∈ P⊥ of smaller norm flips x: (E, n)."""
+    lip = deep_orthogonal_lipschitz_bound(net, subspace)[:, None]
+    x = check_net_points("x", x, net)
+    out = net._forward(x).abs()
+    return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))

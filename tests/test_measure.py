@@ -130,7 +130,7 @@ def test_expected_norm_vectorised_and_validated():
     out = advsub.expected_orthogonal_gradient_norm(np.array([1, 4, 9]), 3, 9, 1.0)
     assert out.shape == (3,)
     np.testing.assert_allclose(out / out[0], [1, 2, 3])
-    with pytest.raises(ValueError, match="k must lie in"):
+    with pytest.raises(ValueError, match=r"k must be <= 9.0, got k=10.0"):
         advsub.expected_orthogonal_gradient_norm(10, 3, 9, 1.0)
     with pytest.raises(ValueError, match="beta"):
         advsub.expected_orthogonal_gradient_norm(1, 3, 9, 0.0)
