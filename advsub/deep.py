@@ -6,8 +6,8 @@ The first layer follows the two-layer convention (entries N(0, β²), β = 1/√
 ``"standard"``, 1/d for ``"small"``); the deeper hidden layers use He's N(0, 2/m_{l−1}),
 which keeps the pre-activations of order one at every depth; u is ±1/√m_L and kept
 fixed unless asked. With ``widths=[m]`` and the same seed, :class:`DeepReLU` draws the
-same weights as :class:`~advsub.network.TwoLayerReLU`, and :func:`train_deep` makes the
-same steps as :func:`~advsub.training.train` (up to rounding).
+same weights as :class:`~advsub.network.TwoLayerReLU`, and :func:`advsub.training.train_deep`
+makes the same steps as :func:`~advsub.training.train` (up to rounding).
 
 Why the invariance lemma survives depth: ∂N(x_j)/∂W_1 = δ_1(x_j) x_jᵀ, with δ_1 the
 back-propagated signal at the first hidden layer, so every first-layer update is a
@@ -19,13 +19,11 @@ from __future__ import annotations
 import math
 
 import torch
-from tqdm.auto import tqdm
 
 from ._validation import check_int, check_seed
-from .network import EnsembleNet, init_beta
-from .training import DEFAULT_MEMORY_BUDGET, TrainingHistory, _check_train_args, _optimizer_update, logistic_loss
+from .network import EnsembleNet, copy_net, init_beta
 
-__all__ = ["DeepReLU", "train_deep"]
+__all__ = ["DeepReLU"]
 
 
 class DeepReLU(EnsembleNet):
@@ -159,23 +157,12 @@ class DeepReLU(EnsembleNet):
     # --- utilities ------------------------------------------------------------
     def clone(self) -> "DeepReLU":
         """A deep copy (weights, initial weights, settings)."""
-        new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new.widths = list(self.widths)
-        new.weights = [w.clone() for w in self.weights]
-        new.weights0 = [w.clone() for w in self.weights0]
-        new.u = self.u.clone()
-        return new
+        return copy_net(self)
 
     def member(self, e: int) -> "DeepReLU":
         """Member e as an ensemble of one (a copy)."""
         e = check_int("e", e, low=0, high=self.ensemble - 1)
-        new = self.clone()
-        new.ensemble = 1
-        new.weights = [w[e : e + 1].clone() for w in self.weights]
-        new.weights0 = [w[e : e + 1].clone() for w in self.weights0]
-        new.u = self.u[e : e + 1].clone()
-        return new
+        return copy_net(self, slice(e, e + 1))
 
     def __repr__(self) -> str:
         return (
@@ -184,112 +171,11 @@ class DeepReLU(EnsembleNet):
         )
 
 
-def train_deep(
-    net: DeepReLU,
-    X,
-    y,
-    *,
-    optimizer: str = "gd",
-    lr: float,
-    weight_decay: float = 0.0,
-    target_margin: float = 0.3,
-    max_steps: int,
-    batch_size: int | None = None,
-    train_second_layer: bool = False,
-    momentum: float = 0.9,
-    progress: bool = True,
-    seed: int | None = None,
-) -> TrainingHistory:
-    """Train every member of a :class:`DeepReLU` in place, exactly as :func:`advsub.train` trains a two-layer net.
+def __getattr__(name):
+    # Compatibility: train_deep lived here; it is now advsub.training.train_deep (importing it
+    # lazily keeps deep → training out of the import graph: training imports this module).
+    if name == "train_deep":
+        from .training import train_deep
 
-    Gradients by autograd, batched over the ensemble (the loss summed over members, so
-    each member gets its own gradient); the same optimizers, the same decoupled weight
-    decay w ← (1 − ηλ) w on every trained layer, the same stopping rule (a member stops
-    once min_j y_j N(x_j) ≥ ``target_margin``) and the same :class:`TrainingHistory`.
-    All hidden layers W_1, …, W_L are trained; ``train_second_layer=True`` also trains
-    the output weights u. See :func:`advsub.train` for the parameters.
-    """
-    if not isinstance(net, DeepReLU):
-        raise TypeError(f"net must be a DeepReLU, got {type(net).__name__}")
-    args = _check_train_args(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                             target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
-                             train_second_layer=train_second_layer, momentum=momentum, seed=seed,
-                             reduced=False, memory_budget=DEFAULT_MEMORY_BUDGET)
-    X, y = args["X"], args["y"]
-    optimizer, lr, weight_decay = args["optimizer"], args["lr"], args["weight_decay"]
-    target_margin, max_steps, momentum = args["target_margin"], args["max_steps"], args["momentum"]
-    batch_size, n = args["batch_size"], X.shape[0]
-    gen = torch.Generator(device="cpu").manual_seed(args["seed"])
-
-    E, L = net.ensemble, len(net.weights)
-    n_params = L + (1 if train_second_layer else 0)
-
-    def params():
-        return net.weights + ([net.u] if train_second_layer else [])
-
-    def set_param(k, value):
-        if k < L:
-            net.weights[k] = value
-        else:
-            net.u = value
-
-    state = [torch.zeros_like(p) for p in params()]  # momentum buffer / Adam first moment
-    state2 = [torch.zeros_like(p) for p in params()]  # Adam second moment
-    running = torch.ones(E, dtype=torch.bool, device=net.device)
-    steps = torch.zeros(E, dtype=torch.int64, device=net.device)
-    losses, margins = [], []
-
-    def evaluate():
-        with torch.no_grad():
-            out = net._forward(X)
-        return logistic_loss(out, y), (y * out).min(dim=1).values
-
-    def gradients(idx):
-        leaves = [p.detach().requires_grad_(True) for p in params()]
-        saved_w, saved_u = net.weights, net.u
-        net.weights = leaves[:L]
-        if train_second_layer:
-            net.u = leaves[L]
-        try:
-            if idx is None:
-                out, yb = net._forward(X), y
-            else:
-                out, yb = net._forward(X[idx]), y[idx]
-            loss = logistic_loss(out, yb).sum()  # member losses are independent: sum → per-member gradients
-            grads = torch.autograd.grad(loss, leaves)
-        finally:
-            net.weights, net.u = saved_w, saved_u
-        return grads
-
-    bar = tqdm(total=max_steps, disable=not progress, desc=f"train_deep[{optimizer}]", leave=False)
-    for t in range(max_steps):
-        loss, margin = evaluate()
-        losses.append(loss)
-        margins.append(margin)
-        running &= margin < target_margin
-        if not bool(running.any()):
-            break
-        idx = None
-        if optimizer == "sgd" and batch_size < n:
-            idx = torch.rand(E, n, generator=gen, dtype=torch.float64).argsort(dim=1)[:, :batch_size].to(net.device)
-        grads = gradients(idx)
-        mask = running.to(net.dtype)
-        for k in range(n_params):
-            set_param(k, _optimizer_update(params()[k], grads[k], k, state, state2, mask, steps, optimizer=optimizer,
-                                           lr=lr, weight_decay=weight_decay, momentum=momentum))
-        steps += running.to(torch.int64)
-        bar.update(1)
-        if t % 50 == 0:
-            bar.set_postfix(running=int(running.sum()), min_margin=f"{float(margin.min()):.3f}")
-    bar.close()
-    final_loss, final_margin = evaluate()
-    return TrainingHistory(
-        loss=torch.stack(losses),
-        margin=torch.stack(margins),
-        steps=steps,
-        reached=final_margin >= target_margin,
-        final_loss=final_loss,
-        final_margin=final_margin,
-        target_margin=target_margin,
-        optimizer=optimizer,
-    )
+        return train_deep
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -167,7 +167,7 @@ def test_train_sweep_matches_separate_calls():
 
 def test_train_sweep_splits_large_groups(monkeypatch):
     """A group larger than the cache-sized cap is trained in several batched runs: same result."""
-    import advsub.training as training
+    import advsub.training.sweep as sweep
 
     tasks, refs = [], []
     for k, ell in enumerate((5, 10, 15)):
@@ -175,8 +175,8 @@ def test_train_sweep_splits_large_groups(monkeypatch):
         net = TwoLayerReLU(20, 8, ensemble=2, seed=k + 2)
         refs.append((net.clone(), X, y))
         tasks.append((net, X, y))
-    monkeypatch.setattr(training, "_SWEEP_GROUP_ELEMENTS", 2 * 8 * 12 * 2)  # two tasks per run
-    hs = training.train_sweep(tasks, lr=0.5, max_steps=500, progress=False)
+    monkeypatch.setattr(sweep, "SWEEP_GROUP_ELEMENTS", 2 * 8 * 12 * 2)  # two tasks per run
+    hs = sweep.train_sweep(tasks, lr=0.5, max_steps=500, progress=False)
     for (net, _, _), (ref, X, y), h in zip(tasks, refs, hs):
         h1 = train(ref, X, y, lr=0.5, max_steps=500, progress=False)
         assert torch.equal(h.steps, h1.steps) and _rel(net.W, ref.W) <= 1e-12

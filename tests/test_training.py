@@ -15,7 +15,7 @@ import torch
 
 from advsub import Subspace, TwoLayerReLU, logistic_loss, make_dataset, train
 from advsub.theory import weight_decay_factor
-from advsub.training import _loss_gradients
+from advsub.training import loss_gradients
 
 
 D, ELL, N, M, E = 20, 8, 20, 30, 4
@@ -202,7 +202,7 @@ def test_closed_form_gradients_equal_autograd(bias, train_second_layer, minibatc
     if bias:
         net.b = 0.3 * torch.randn(E, M, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     idx = torch.rand(E, N, generator=torch.Generator().manual_seed(1)).argsort(dim=1)[:, :7] if minibatch else None
-    got = _loss_gradients(net, X, y, idx, train_second_layer)
+    got = loss_gradients(net, X, y, idx, train_second_layer)
     ref = _autograd_gradients(net, X, y, idx, train_second_layer)
     assert set(got) == set(ref)
     for k in ref:

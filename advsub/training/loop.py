@@ -1,0 +1,177 @@
+"""The loop skeleton every training path shares, and the driver that runs it chunk by chunk.
+
+:func:`run_loop` is the whole algorithm: evaluate, retire the members that reached the
+margin (or diverged), stop when none is left, step. The *state* objects
+(:class:`~.reduced.ReducedState`, :class:`~.full.FullSpaceState`) say how each of these
+is done. :func:`train_members` splits the ensemble into chunks that fit
+``memory_budget``, picks the thread count, runs the loop on each chunk, evaluates the
+result and assembles the :class:`~.history.TrainingHistory` (with its warnings).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from contextlib import contextmanager
+
+import torch
+from tqdm.auto import tqdm
+
+from ..network import copy_net
+from .full import FullSpaceState, full_words, loss_gradients, two_layer_parameters
+from .history import DeadPointWarning, DivergenceWarning, HistoryRecorder, logistic_loss
+from .reduced import ReducedState, data_coordinates, reduced_words, task_blocks
+
+__all__ = ["run_loop", "train_members", "torch_threads", "SMALL_WORK_FLOPS"]
+
+# Below this many flops per step, one thread: the work of each operation is then shorter
+# than the cost of waking a second thread (the full-space loop on a tiny problem was 80×
+# slower with 2 threads than with 1 on a loaded machine).
+SMALL_WORK_FLOPS = 2e6
+
+
+@contextmanager
+def torch_threads(flops_per_step: float):
+    """Run the body with one torch thread if the work per step is small, then restore."""
+    old = torch.get_num_threads()
+    if flops_per_step >= SMALL_WORK_FLOPS or old == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def run_loop(state, *, max_steps: int, target_margin: float, bar) -> None:
+    """Train the members of ``state`` until each reaches ``target_margin``, diverges, or max_steps.
+
+    A member leaves (is *retired*) at the evaluation where its margin reaches the target,
+    or where its loss is NaN or infinite (its margin is then NaN or −∞): it makes no
+    further step. The loop ends when no member is left.
+    """
+    show = not bar.disable
+    for t in range(max_steps):
+        margin = state.evaluate(t)
+        keep = (margin < target_margin) & (margin > -math.inf)  # NaN fails both
+        if not bool(keep.all()):
+            state.retire(~keep, t, margin)
+            if state.done:
+                break
+        state.step()
+        bar.update(1)
+        if show and t % 50 == 0:
+            bar.set_postfix(running=state.active, min_margin=f"{float(margin.min()):.3f}")
+
+
+def _coordinates(data):
+    """One factorisation per distinct data tensor."""
+    cache = {}
+    for X, _ in data:
+        if id(X) not in cache:
+            cache[id(X)] = data_coordinates(X)
+    return [cache[id(X)] for X, _ in data]
+
+
+def train_members(net, data, task, settings, *, progress: bool, desc: str | None = None):
+    """The engine of :func:`train` and :func:`train_sweep` (TwoLayerReLU, validated arguments).
+
+    ``data`` is a list of (X_t, y_t) with the same n; ``task`` (E,) the task of each member
+    (non-decreasing). Several tasks need the reduced path; SGD draws are those of one task.
+    Returns the TrainingHistory; the net's W (and b, u, c when trained) are new tensors.
+    """
+    s = settings
+    X, y = data[0]
+    n = X.shape[0]
+    E, m, d = net.ensemble, net.m, net.d
+    batch = s.batch_size if s.optimizer == "sgd" else None
+    words = reduced_words(n, m, d, s.optimizer) if s.use_reduced else full_words(n, m, d, batch, s.optimizer)
+    itemsize = torch.finfo(net.dtype).bits // 8
+    chunk = max(1, min(E, int(s.memory_budget // (words * itemsize))))
+    bounds = [(lo, min(E, lo + chunk)) for lo in range(0, E, chunk)]
+    task = task.to(net.device)
+    history = HistoryRecorder(E, s.max_steps, net.dtype, net.device)
+    coords = _coordinates(data) if s.use_reduced else None
+    if s.use_reduced:
+        r_max = max(c[2] for c in coords)
+        flops = E * m * n * (2 * n if coords[0][0] == "gram" else 4 * r_max)
+        # W is written into a fresh tensor; u, b, c are copied (the start stays readable).
+        dst_net = copy_net(net, skip=("W0", "W"))
+        dst_net.W = torch.empty_like(net.W)
+    else:
+        flops = 4 * E * n * m * d
+        # The trained tensors are updated in place: replace them by copies first, so that a
+        # tensor the caller holds (e.g. ``W = net.W``) keeps the values it had.
+        for name, value in two_layer_parameters(net, s.train_second_layer).items():
+            setattr(net, name, value.clone())
+        dst_net = net
+    bar = tqdm(total=s.max_steps * len(bounds), disable=not progress, desc=desc or f"train[{s.optimizer}]",
+               leave=False)
+    final_loss = torch.empty(E, dtype=net.dtype, device=net.device)
+    final_margin = torch.empty_like(final_loss)
+    dead = torch.zeros(E, dtype=torch.int64, device=net.device)
+    with torch_threads(flops):
+        for k, (lo, hi) in enumerate(bounds):
+            members = slice(lo, hi)
+            src = net if len(bounds) == 1 else copy_net(net, members, share=True)
+            dst = dst_net if len(bounds) == 1 else copy_net(dst_net, members, share=True)
+            # Minibatches: one (E, n) block of draws per step from a generator seeded with
+            # ``seed``, the same whatever the chunking (each chunk replays it and keeps its rows).
+            gen = torch.Generator(device="cpu").manual_seed(s.seed)
+
+            def draw(lo=lo, hi=hi, gen=gen):
+                r = torch.rand(E, n, generator=gen, dtype=torch.float64)[lo:hi]
+                return r.argsort(dim=1)[:, : s.batch_size].to(net.device)
+
+            if s.use_reduced:
+                blocks = [(Xt, yt, ct) for (Xt, yt), ct in zip(data, coords)]
+                state = ReducedState(src, blocks, task[lo:hi], s, history, lo, draw)
+            else:
+                params = two_layer_parameters(src, s.train_second_layer)
+                gradients = (lambda idx, src=src: loss_gradients(src, X, y, idx, s.train_second_layer))
+                state = FullSpaceState(src, X, y, params, gradients, s, history, lo, draw)
+            run_loop(state, max_steps=s.max_steps, target_margin=s.target_margin, bar=bar)
+            state.finish(dst)
+            del state
+            bar.update(s.max_steps * (k + 1) - bar.n)
+            # The result, evaluated on the weights in R^d, one task at a time.
+            for t, tlo, thi in task_blocks(task[lo:hi], len(data)):
+                part = dst if thi - tlo == hi - lo else copy_net(dst, slice(tlo, thi), share=True)
+                Xt, yt = data[t]
+                out = part._forward(Xt)
+                final_loss[lo + tlo : lo + thi] = logistic_loss(out, yt)
+                final_margin[lo + tlo : lo + thi] = (yt * out).min(dim=1).values
+                dead[lo + tlo : lo + thi] = (~part.active(Xt).any(dim=2)).sum(dim=1)
+    bar.close()
+    if dst_net is not net:
+        for name in ("W", "u", "b", "c"):
+            setattr(net, name, getattr(dst_net, name))
+    hist = history.finish(final_loss, final_margin, target_margin=s.target_margin, optimizer=s.optimizer,
+                          dead_points=dead)
+    warn_about(hist)
+    return hist
+
+
+def warn_about(hist, stacklevel: int = 4) -> None:
+    """The warnings of a finished run: diverged members, members stuck with dead training points."""
+    E = hist.steps.numel()
+    if hist.any_diverged:
+        idx = torch.nonzero(hist.diverged).flatten().tolist()
+        steps = hist.steps[hist.diverged].tolist()
+        warnings.warn(
+            f"training diverged for {len(idx)} of {E} members (members {idx[:8]}{' ...' if len(idx) > 8 else ''}, "
+            f"loss NaN or infinite after {steps[:8]} steps): they were frozen there and are marked in "
+            f"history.diverged; their weights are not finite. Use a smaller lr.",
+            DivergenceWarning, stacklevel=stacklevel,
+        )
+    stuck = (~hist.reached) & (~hist.diverged) & (hist.dead_points > 0)
+    if bool(stuck.any()):
+        idx = torch.nonzero(stuck).flatten().tolist()
+        warnings.warn(
+            f"{len(idx)} of {E} members did not reach target_margin={hist.target_margin:g} and have training "
+            f"points at which every hidden neuron is off (up to {int(hist.dead_points[stuck].max())} points; "
+            f"members {idx[:8]}{' ...' if len(idx) > 8 else ''}): there N(x_j) is the output bias (0 without "
+            f"one) and no gradient flows through x_j, so the margin at x_j cannot move unless updates from "
+            f"other points revive a neuron. See history.dead_points.",
+            DeadPointWarning, stacklevel=stacklevel,
+        )
