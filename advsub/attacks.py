@@ -28,7 +28,7 @@ import math
 
 import torch
 
-from ._validation import check_choice, check_float, check_int, check_net_points, check_tensor
+from ._validation import Choice, InstanceOf, Integer, Real, check_net_points, check_tensor, validate_params
 from .deep import DeepReLU
 from .geometry import Subspace
 from .manifolds import Manifold
@@ -56,13 +56,27 @@ __all__ = [
 NORMS = {"l2", "linf"}
 RESTRICTED_NORMS = {"l2", "l1", "linf"}
 
+# --- the parameters, declared once (advsub._validation) ----------------------------------
+NET = InstanceOf(EnsembleNet, "an advsub network (TwoLayerReLU, DeepReLU, ...)")
+TWO_LAYER = InstanceOf(TwoLayerReLU, "a TwoLayerReLU")
+DEEP = InstanceOf(DeepReLU, "a DeepReLU")
+SUBSPACE = InstanceOf(Subspace, "a Subspace")
+TOL = Real(low=0.0)  # relative distance from P accepted for a point of P
+RTOL = Real(low=0.0, high=0.1, closed="right")  # relative precision of a size
+MAX_NORM = Real(low=0.0, closed="neither", allow_inf=True)
+STEPS = Integer(low=1)
+OVERSHOOT = Real(low=0.0, high=10.0)
+DEEPFOOL = {"steps": STEPS, "overshoot": OVERSHOOT, "rtol": RTOL}
+
 
 def check_net_subspace(net, subspace) -> None:
     """Raise unless ``net`` is an advsub network and ``subspace`` a :class:`Subspace` of its dimension."""
-    if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, ...), got {type(net).__name__}")
-    if not isinstance(subspace, Subspace):
-        raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
+    NET.check("net", net, {})
+    SUBSPACE.check("subspace", subspace, {})
+    _check_dims(net, subspace)
+
+
+def _check_dims(net, subspace) -> None:
     if subspace.d != net.d:
         raise ValueError(f"subspace.d={subspace.d} does not match net.d={net.d}")
 
@@ -71,12 +85,6 @@ def check_two_layer(net, what: str) -> None:
     """Raise a TypeError unless ``net`` is a :class:`TwoLayerReLU` (``what`` names the caller)."""
     if not isinstance(net, TwoLayerReLU):
         raise TypeError(f"{what} is defined for a TwoLayerReLU only, got net of type {type(net).__name__}")
-
-
-def _check_max_norm(max_norm) -> float:
-    if isinstance(max_norm, (int, float)) and not isinstance(max_norm, bool) and max_norm == math.inf:
-        return math.inf
-    return check_float("max_norm", max_norm, low=0.0, low_inclusive=False)
 
 
 def _orth(subspace, net) -> torch.Tensor:
@@ -92,6 +100,7 @@ def _expand(net, x: torch.Tensor) -> torch.Tensor:
     return x.expand(net.ensemble, -1, -1) if x.ndim == 2 else x
 
 
+@validate_params({"net": NET, "subspace": SUBSPACE, "tol": TOL})
 def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float = 1e-8) -> torch.Tensor:
     """Π∇ₓN(x) in P⊥ coordinates (``subspace.orth_basis``): shape (E, n, ℓ).
 
@@ -99,7 +108,7 @@ def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float =
     invariance lemma this equals Σ_{i active at x} u_i C^T w_i(0) for (S)GD training
     without weight decay (C = ``orth_basis``).
     """
-    check_net_subspace(net, subspace)
+    _check_dims(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     C = subspace.orth_basis.to(net.device, net.dtype)
     return net._input_gradient(x) @ C
@@ -206,6 +215,7 @@ def _first_flip(net, x, direction, max_t, rtol):
     return _first_flip_scan(net, x, direction, max_t, rtol)
 
 
+@validate_params({"net": NET, "max_norm": MAX_NORM, "rtol": RTOL})
 def flip_along(net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rtol: float = 1e-6):
     """Smallest step along a given direction that flips N(x): the size ‖z‖, z = t·direction/‖direction‖.
 
@@ -222,10 +232,6 @@ def flip_along(net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rt
     -------
     size : (E, n), ``inf`` where no step of norm ≤ ``max_norm`` flips;  flipped : (E, n) bool.
     """
-    if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, ...), got {type(net).__name__}")
-    max_norm = _check_max_norm(max_norm)
-    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
     x = check_net_points("x", x, net)
     direction = check_tensor("direction", direction, ndim=(1, 2, 3), dtype=net.dtype, device=net.device, last_dim=net.d)
     if direction.ndim == 1:
@@ -242,14 +248,14 @@ def flip_along(net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rt
 
 
 # --- Theorem B: one universal direction ----------------------------------------------
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """The universal direction v/‖v‖, v = Σ_i u_i Π w_i, one unit vector in P⊥ per member: (E, d).
 
     With (S)GD and no weight decay Π w_i = Π w_i(0) (invariance lemma), so v does not
     depend on the input nor on the training data. Raises if v = 0.
     """
-    check_net_subspace(net, subspace)
-    check_two_layer(net, "universal_direction")
+    _check_dims(net, subspace)
     C = _orth(subspace, net)
     v = torch.einsum("em,emd->ed", net.u, net.W) @ C @ C.T  # Π Σ u_i w_i
     norm = v.norm(dim=-1, keepdim=True)
@@ -258,20 +264,21 @@ def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     return v / norm
 
 
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def self_term_agreement(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """Fraction of neurons j with u_j (Π w_j · v) > 0, v = Σ_i u_i Π w_i: (E,).
 
     Those are the neurons whose pre-activation the universal step moves in the direction
     of Theorem B's self term (compare :func:`advsub.theory.self_term_agreement`).
     """
-    check_net_subspace(net, subspace)
-    check_two_layer(net, "self_term_agreement")
+    _check_dims(net, subspace)
     C = _orth(subspace, net)
     Wp = net.W @ C  # (E, m, ℓ)
     v = torch.einsum("em,eml->el", net.u, Wp)
     return ((net.u * torch.einsum("eml,el->em", Wp, v)) > 0).to(net.dtype).mean(-1)
 
 
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE, "max_norm": MAX_NORM, "rtol": RTOL, "tol": TOL})
 def universal_perturbation(
     net: TwoLayerReLU,
     x,
@@ -302,11 +309,8 @@ def universal_perturbation(
     flipped : tensor (E, n), bool
         Whether a step of norm ≤ ``max_norm`` flips the point.
     """
-    check_net_subspace(net, subspace)
-    check_two_layer(net, "universal_perturbation")
-    max_norm = _check_max_norm(max_norm)
-    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
-    x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
+    _check_dims(net, subspace)
+    x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     v = universal_direction(net, subspace)
     s = _sign(net._forward(x))
     return flip_along(net, x, -s[..., None] * v[:, None, :], max_norm=max_norm, rtol=rtol)
@@ -409,6 +413,7 @@ def _finish(direction, size):
     return z, size
 
 
+@validate_params({"net": NET, "subspace": SUBSPACE, "norm": Choice(NORMS), **DEEPFOOL, "tol": TOL})
 def orthogonal_attack(
     net: EnsembleNet,
     x,
@@ -452,12 +457,8 @@ def orthogonal_attack(
     size : tensor (E, n)
         ‖z‖ in the chosen norm (``inf`` where nothing flipped).
     """
-    check_net_subspace(net, subspace)
-    norm = check_choice("norm", norm, NORMS)
-    steps = check_int("steps", steps, low=1)
-    overshoot = check_float("overshoot", overshoot, low=0.0, high=10.0)
-    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
-    x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
+    _check_dims(net, subspace)
+    x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     C = _orth(subspace, net)
     direction, size = _attack(net, x, C, norm, steps, overshoot, rtol)
     if isinstance(net, TwoLayerReLU):
@@ -472,6 +473,7 @@ def orthogonal_attack(
     return _finish(direction, size)
 
 
+@validate_params({"net": NET, "norm": Choice(NORMS), **DEEPFOOL})
 def unconstrained_attack(
     net: EnsembleNet,
     x,
@@ -486,12 +488,6 @@ def unconstrained_attack(
     ``x`` (n, d) or (E, n, d) may be anywhere. Returns z (E, n, d) and its norm (E, n)
     (``"l2"`` or ``"linf"``, coordinates of R^d), ``inf`` where nothing flipped.
     """
-    if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, ...), got {type(net).__name__}")
-    norm = check_choice("norm", norm, NORMS)
-    steps = check_int("steps", steps, low=1)
-    overshoot = check_float("overshoot", overshoot, low=0.0, high=10.0)
-    rtol = check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False)
     x = check_net_points("x", x, net)
     return _finish(*_attack(net, x, None, norm, steps, overshoot, rtol))
 
@@ -503,15 +499,7 @@ def _restricted(net, x, B, norm, steps, overshoot, rtol):
     return _finish(*_attack(net, x, B, norm, steps, overshoot, rtol, coordinate_norm=True))
 
 
-def _check_attack_args(norm, steps, overshoot, rtol):
-    return (
-        check_choice("norm", norm, RESTRICTED_NORMS),
-        check_int("steps", steps, low=1),
-        check_float("overshoot", overshoot, low=0.0, high=10.0),
-        check_float("rtol", rtol, low=0.0, high=0.1, low_inclusive=False),
-    )
-
-
+@validate_params({"net": NET, "norm": Choice(RESTRICTED_NORMS), **DEEPFOOL})
 def restricted_attack(
     net: EnsembleNet, x, basis, *, norm: str = "l2", steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6
 ):
@@ -538,9 +526,6 @@ def restricted_attack(
     size : tensor (E, n)
         The norm of c (``inf`` where nothing flipped).
     """
-    if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got {type(net).__name__}")
-    norm, steps, overshoot, rtol = _check_attack_args(norm, steps, overshoot, rtol)
     x = check_net_points("x", x, net)
     basis = check_tensor("basis", basis, ndim=(2, 3), dtype=net.dtype, device=net.device)
     if basis.shape[-2] != net.d:
@@ -550,6 +535,7 @@ def restricted_attack(
     return _restricted(net, x, basis, norm, steps, overshoot, rtol)
 
 
+@validate_params({"net": NET, "subspace": SUBSPACE, **DEEPFOOL, "tol": TOL})
 def orthogonal_l1_attack(
     net: EnsembleNet, x, subspace: Subspace, *, steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6, tol: float = 1e-8
 ):
@@ -560,38 +546,34 @@ def orthogonal_l1_attack(
     coordinates (``subspace.orth_basis``), which is ‖z‖₁ in R^d when P is axis-aligned.
     ``x`` must lie in P.
     """
-    check_net_subspace(net, subspace)
-    _, steps, overshoot, rtol = _check_attack_args("l1", steps, overshoot, rtol)
-    x = check_net_points("x", x, net, subspace=subspace, tol=check_float("tol", tol, low=0.0))
+    _check_dims(net, subspace)
+    x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     return _restricted(net, x, subspace.orth_basis.to(net.device, net.dtype), "l1", steps, overshoot, rtol)
 
 
+@validate_params({"net": NET, "manifold": InstanceOf(Manifold, "a Manifold"), **DEEPFOOL})
 def normal_attack(net: EnsembleNet, manifold: Manifold, theta, *, steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6):
     """The smallest ℓ2 flip found in the normal space N_x at each manifold point x = x(θ).
 
     Returns z (E, n, d) (in N_x, zero where nothing flipped) and ‖z‖ (E, n) (``inf`` there).
     """
-    if not isinstance(manifold, Manifold):
-        raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
-    if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got {type(net).__name__}")
     if manifold.d != net.d:
         raise ValueError(f"manifold.d={manifold.d} does not match net.d={net.d}")
-    _, steps, overshoot, rtol = _check_attack_args("l2", steps, overshoot, rtol)
     x = manifold.embed(theta).to(net.device, net.dtype)
     N = manifold.normal_basis(theta).to(net.device, net.dtype)
     return _restricted(net, x, N, "l2", steps, overshoot, rtol)
 
 
 # --- the certificate ---------------------------------------------------------------
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def orthogonal_lipschitz_constant(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """‖W⊥‖_op·‖u‖ per member, (E,): a Lipschitz constant of N along P⊥, W⊥ = W C (m×ℓ)."""
-    check_net_subspace(net, subspace)
-    check_two_layer(net, "orthogonal_lipschitz_constant")
+    _check_dims(net, subspace)
     W_orth = net.W @ _orth(subspace, net)  # (E, m, ℓ)
     return torch.linalg.matrix_norm(W_orth, ord=2) * net.u.norm(dim=-1)
 
 
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
     """|N(x)| / (‖W⊥‖_op ‖u‖): no z ∈ P⊥ of smaller norm changes the sign of N(x): (E, n).
 
@@ -600,8 +582,7 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
     ``x`` (n, d) or (E, n, d) may be any point (the argument does not use x ∈ P).
     ``inf`` where W⊥ = 0.
     """
-    check_net_subspace(net, subspace)
-    check_two_layer(net, "certified_orthogonal_radius")
+    _check_dims(net, subspace)
     x = check_net_points("x", x, net)
     lip = orthogonal_lipschitz_constant(net, subspace)[:, None]
     out = net._forward(x).abs()
@@ -609,15 +590,14 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
 
 
 # --- a certificate for deeper networks ------------------------------------------------------
+@validate_params({"net": DEEP, "subspace": SUBSPACE})
 def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.Tensor:
     """‖W_1 C‖_op · Π_{l≥2} ‖W_l‖_op · ‖u‖ per member, (E,): a Lipschitz constant of N along P⊥.
 
     For z ∈ P⊥ the directional derivative is uᵀ D_L W_L ⋯ D_1 W_1 C c with 0/1 diagonal D_l,
     and every factor is bounded by its operator norm.
     """
-    if not isinstance(net, DeepReLU):
-        raise TypeError(f"net must be a DeepReLU, got {type(net).__name__}")
-    check_net_subspace(net, subspace)
+    _check_dims(net, subspace)
     C = subspace.orth_basis.to(net.device, net.dtype)
     lip = torch.linalg.matrix_norm(net.weights[0] @ C, ord=2)
     for W in net.weights[1:]:
@@ -625,6 +605,7 @@ def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.
     return lip * net.u.norm(dim=-1)
 
 
+@validate_params({"net": DEEP, "subspace": SUBSPACE})
 def deep_certified_orthogonal_radius(net: DeepReLU, x, subspace: Subspace) -> torch.Tensor:
     """|N(x)| / :func:`deep_orthogonal_lipschitz_bound`: no z ∈ P⊥ of smaller norm flips x: (E, n)."""
     lip = deep_orthogonal_lipschitz_bound(net, subspace)[:, None]
