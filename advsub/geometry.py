@@ -10,7 +10,19 @@ import math
 
 import torch
 
-from ._validation import check_choice, check_dtype_device, check_float, check_int, check_seed, check_tensor
+from ._validation import (
+    Choice,
+    InstanceOf,
+    Integer,
+    Optional,
+    Real,
+    Seed,
+    Tensor,
+    check_dtype_device,
+    check_seed,
+    check_tensor,
+    validate_params,
+)
 
 __all__ = ["Subspace", "make_dataset"]
 
@@ -18,6 +30,10 @@ __all__ = ["Subspace", "make_dataset"]
 def _generator(seed: int) -> torch.Generator:
     seed = check_seed(seed)
     return torch.Generator(device="cpu").manual_seed(seed)
+
+
+D = Integer(low=2)
+ELL = Integer(low=1, high=lambda p: p["d"] - 1)
 
 
 class Subspace:
@@ -45,30 +61,28 @@ class Subspace:
 
     # --- constructors -------------------------------------------------
     @classmethod
+    @validate_params({"d": D, "ell": ELL, "seed": Seed()})
     def random(cls, d: int, ell: int, *, seed: int) -> "Subspace":
         """A uniformly random (Haar) subspace: QR of a d×d Gaussian matrix."""
-        d = check_int("d", d, low=2)
-        ell = check_int("ell", ell, low=1, high=d - 1)
         g = _generator(seed)
         q, r = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
         q = q * torch.sign(torch.diagonal(r))  # sign fix makes Q Haar-distributed
         return cls(q[:, : d - ell].contiguous(), q[:, d - ell :].contiguous())
 
     @classmethod
+    @validate_params({"d": D, "ell": ELL})
     def axis_aligned(cls, d: int, ell: int) -> "Subspace":
         """P = span(e_1..e_{d−ℓ}); P⊥ = span of the last ℓ coordinate axes."""
-        d = check_int("d", d, low=2)
-        ell = check_int("ell", ell, low=1, high=d - 1)
         eye = torch.eye(d, dtype=torch.float64)
         return cls(eye[:, : d - ell].contiguous(), eye[:, d - ell :].contiguous())
 
     @classmethod
+    @validate_params({"basis": Tensor(ndim=2, dtype=torch.float64)})
     def from_basis(cls, basis) -> "Subspace":
         """The span of the columns of ``basis`` (shape (d, d − ℓ), full column rank).
 
         The columns are orthonormalised; a rank-deficient basis raises ``ValueError``.
         """
-        basis = check_tensor("basis", basis, ndim=2, dtype=torch.float64)
         d, p = basis.shape
         if not 1 <= p <= d - 1:
             raise ValueError(f"basis must have between 1 and d-1={d - 1} columns (ell = d - columns in 1..d-1), got shape {tuple(basis.shape)}")
@@ -112,9 +126,9 @@ class Subspace:
         x = self._as(x)
         return x @ self._bases(x)[1]
 
+    @validate_params({"tol": Real(low=0.0)})
     def contains(self, x, tol: float = 1e-8) -> torch.Tensor:
         """Whether each row lies in P: ‖Πx‖ ≤ tol · max(1, ‖x‖). Shape (..., d) → (...) bool."""
-        tol = check_float("tol", tol, low=0.0)
         x = self._as(x)
         dist = self.project_orth(x).norm(dim=-1)
         return dist <= tol * torch.clamp(x.norm(dim=-1), min=1.0)
@@ -123,6 +137,12 @@ class Subspace:
         return f"Subspace(d={self.d}, ell={self.ell})"
 
 
+@validate_params({
+    "subspace": InstanceOf(Subspace, "a Subspace"),
+    "n": Integer(low=1),
+    "labels": Choice({"random", "linear"}),
+    "norm": Optional(Real(low=0.0, closed="neither")),
+})
 def make_dataset(
     subspace: Subspace,
     n: int,
@@ -144,11 +164,7 @@ def make_dataset(
     X : torch.Tensor, shape (n, d)
     y : torch.Tensor, shape (n,), entries in {−1., +1.}
     """
-    if not isinstance(subspace, Subspace):
-        raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
-    n = check_int("n", n, low=1)
-    labels = check_choice("labels", labels, {"random", "linear"})
-    radius = math.sqrt(subspace.d) if norm is None else check_float("norm", norm, low=0.0, low_inclusive=False)
+    radius = math.sqrt(subspace.d) if norm is None else norm
     device = check_dtype_device(dtype, device)
     g = _generator(seed)
     k = subspace.d - subspace.ell
