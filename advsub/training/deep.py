@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from ..deep import DeepReLU
 from .full import FullSpaceState
 from .history import HistoryRecorder, TrainingHistory, logistic_loss
-from .loop import run_loop, torch_threads, warn_about
+from .loop import mark_diverged, run_loop, torch_threads, warn_about
 from .spec import DEFAULT_MEMORY_BUDGET, check_progress, check_train_args
 
 __all__ = ["train_deep"]
@@ -103,5 +103,6 @@ def train_deep(
             dead = (~net.active(X)[-1].any(dim=2)).sum(dim=1)
     hist = history.finish(final_loss, final_margin, target_margin=s.target_margin, optimizer=s.optimizer,
                           dead_points=dead)
+    mark_diverged(net, hist.diverged)
     warn_about(hist)
     return hist

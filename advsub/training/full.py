@@ -70,11 +70,13 @@ def loss_gradients(net, X, y, idx, train_second_layer):
 def full_words(n: int, m: int, d: int, batch: int | None, optimizer: str) -> int:
     """Words of working memory per member of the full-space loop (the network's tensors excluded).
 
-    The forward pass and the gradient's (E, n, m) arrays (6 n·m), the data seen by the
+    The forward pass and the gradient's (E, n, m) arrays (7 n·m), the data seen by the
     gradient (n·d for the einsum's broadcast, batch·d for a minibatch), the gradient of W
     and the optimizer's buffers (m·d each, in place: see :class:`~.optim.OptimizerState`).
+    Measured (Adam, d = 400, m = 50, n = 100): 1.18 MiB per member against 1.18 MiB
+    counted, plus about 5 MiB whatever the size (allocator, BLAS).
     """
-    return 6 * n * m + n * d + (batch or 0) * d + full_space_words(optimizer) * m * d
+    return 7 * n * m + n * d + (batch or 0) * d + full_space_words(optimizer) * m * d
 
 
 class FullSpaceState:

@@ -45,8 +45,8 @@ class TrainingHistory:
         Loss and minimum margin after training.
     diverged : torch.Tensor, shape (E,), bool
         Members whose loss became NaN or infinite (the step size was too large): they
-        were frozen at that evaluation, their weights are not finite
-        (:func:`advsub.network.check_finite` refuses them) and a
+        were frozen at that evaluation, their weights set to NaN (they had overflowed;
+        :func:`advsub.network.check_finite`, hence the attacks, refuse them) and a
         :class:`DivergenceWarning` was issued.
     dead_points : torch.Tensor, shape (E,), int64
         Number of training points at which every hidden neuron of the member is off

@@ -148,8 +148,26 @@ def train_members(net, data, task, settings, *, progress: bool, desc: str | None
             setattr(net, name, getattr(dst_net, name))
     hist = history.finish(final_loss, final_margin, target_margin=s.target_margin, optimizer=s.optimizer,
                           dead_points=dead)
+    mark_diverged(net, hist.diverged)
     warn_about(hist)
     return hist
+
+
+def mark_diverged(net, diverged: torch.Tensor) -> None:
+    """Set every weight of the diverged members to NaN (initial weights kept).
+
+    Their weights had overflowed (outputs ±inf or NaN, though the weights themselves
+    may still be finite, e.g. 1e155): NaN makes :func:`~advsub.network.check_finite`,
+    and so the attacks and certificates, refuse them instead of reporting a size.
+    """
+    if not bool(diverged.any()):
+        return
+    for name, value in net.__dict__.items():
+        if name in ("W0", "weights0"):
+            continue
+        for t in value if isinstance(value, list) else [value]:
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and t.shape[:1] == diverged.shape:
+                t[diverged] = float("nan")
 
 
 def warn_about(hist, stacklevel: int = 4) -> None:
@@ -160,8 +178,8 @@ def warn_about(hist, stacklevel: int = 4) -> None:
         steps = hist.steps[hist.diverged].tolist()
         warnings.warn(
             f"training diverged for {len(idx)} of {E} members (members {idx[:8]}{' ...' if len(idx) > 8 else ''}, "
-            f"loss NaN or infinite after {steps[:8]} steps): they were frozen there and are marked in "
-            f"history.diverged; their weights are not finite. Use a smaller lr.",
+            f"loss NaN or infinite after {steps[:8]} steps): they were frozen there, marked in "
+            f"history.diverged, and their weights set to NaN. Use a smaller lr.",
             DivergenceWarning, stacklevel=stacklevel,
         )
     stuck = (~hist.reached) & (~hist.diverged) & (hist.dead_points > 0)
