@@ -38,8 +38,9 @@ from .attacks import (
     universal_perturbation,
 )
 from .geometry import Subspace, make_dataset
-from .network import EnsembleNet, TwoLayerReLU, init_beta
-from .training import TrainingHistory, logistic_loss, train, train_sweep
+from .network import EnsembleNet, TwoLayerReLU, check_finite, copy_net, init_beta
+from .training import (DeadPointWarning, DivergenceWarning, TrainingHistory, logistic_loss, train,
+                       train_sweep)
 from .deep import DeepReLU
 from .training import train_deep
 from .manifolds import Manifold, make_manifold_dataset
@@ -99,6 +100,10 @@ __all__ = [
     "EnsembleNet",
     "TwoLayerReLU",
     "init_beta",
+    "check_finite",
+    "copy_net",
+    "DivergenceWarning",
+    "DeadPointWarning",
     "train",
     "train_sweep",
     "TrainingHistory",
