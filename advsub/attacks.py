@@ -32,7 +32,7 @@ from ._validation import Choice, InstanceOf, Integer, Real, check_net_points, ch
 from .deep import DeepReLU
 from .geometry import Subspace
 from .manifolds import Manifold
-from .network import EnsembleNet, TwoLayerReLU
+from .network import EnsembleNet, TwoLayerReLU, check_finite
 
 __all__ = [
     "orthogonal_gradient",
@@ -57,9 +57,19 @@ NORMS = {"l2", "linf"}
 RESTRICTED_NORMS = {"l2", "l1", "linf"}
 
 # --- the parameters, declared once (advsub._validation) ----------------------------------
-NET = InstanceOf(EnsembleNet, "an advsub network (TwoLayerReLU, DeepReLU, ...)")
-TWO_LAYER = InstanceOf(TwoLayerReLU, "a TwoLayerReLU")
-DEEP = InstanceOf(DeepReLU, "a DeepReLU")
+class FiniteNet(InstanceOf):
+    """A network of the given class whose weights are all finite (a diverged one is refused:
+    its attack sizes would read ``inf``, as if it were robust)."""
+
+    def check(self, name, value, bound):
+        value = super().check(name, value, bound)
+        check_finite(value, name)
+        return value
+
+
+NET = FiniteNet(EnsembleNet, "an advsub network (TwoLayerReLU, DeepReLU, ...)")
+TWO_LAYER = FiniteNet(TwoLayerReLU, "a TwoLayerReLU")
+DEEP = FiniteNet(DeepReLU, "a DeepReLU")
 SUBSPACE = InstanceOf(Subspace, "a Subspace")
 TOL = Real(low=0.0)  # relative distance from P accepted for a point of P
 RTOL = Real(low=0.0, high=0.1, closed="right")  # relative precision of a size

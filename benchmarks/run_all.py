@@ -19,6 +19,8 @@ Sections
   (d) memory: a large ensemble trained under two ``memory_budget`` values (each in a fresh
       process): peak RSS.
   (c) wall time of every chapter notebook (papermill), fast and/or full mode.
+  (e) every explorer's redraw time after a slider move, at the chapters' settings
+      (benchmarks/explorers.py, also runnable on its own).
 
 FLOP counts are those of the matrix products each method performs (elementwise work is not
 counted): the baseline does 4·n·m·d per seed and step (forward and weight gradient); advsub.train
@@ -326,7 +328,7 @@ def main(argv=None):
     parser.add_argument("--notebooks", choices=["none", "fast", "full", "both"], default="fast",
                         help="which notebook timings to measure (default fast)")
     parser.add_argument("--skip-notebooks", action="store_true", help="same as --notebooks none")
-    parser.add_argument("--sections", default="abdc", help="which sections to run, e.g. 'ab' (default abdc)")
+    parser.add_argument("--sections", default="abdce", help="which sections to run, e.g. 'ab' (default abdce)")
     parser.add_argument("--no-large-baseline", action="store_true", help="skip the baseline run of section (b)")
     parser.add_argument("--repeats", type=int, default=2,
                         help="time every run of (a) this many times, alternately, and keep the best (default 2)")
@@ -356,6 +358,10 @@ def main(argv=None):
         results["memory"] = section_memory(args)
     if "c" in args.sections and args.notebooks != "none":
         results["notebooks"] = section_notebooks(args)
+    if "e" in args.sections:
+        from explorers import section_explorers  # benchmarks/explorers.py
+
+        results["explorers"] = section_explorers(args)
     peak_end = matmul_peak()
     print(f"\nmatmul peak re-measured at the end: {peak_end:.1f} GFLOP/s (load average {os.getloadavg()[0]:.1f}); "
           f"total benchmark time {time.perf_counter() - start:.0f} s")

@@ -122,3 +122,23 @@ def test_attacks_boundary(call, exc, match):
 def test_attacks_accept_unbounded_and_numpy_numbers():
     size, flipped = advsub.flip_along(NET, XS, S.orth_basis[:, 0], max_norm=np.float64(math.inf), rtol=np.float32(1e-3))
     assert size.shape == (2, 4)
+
+
+def test_attacks_refuse_a_network_with_non_finite_weights():
+    """A diverged network (NaN weights) would give attack sizes of inf, as if robust: refused."""
+    bad = NET.clone()
+    bad.W[1, 0, 0] = float("nan")
+    calls = [
+        lambda: advsub.orthogonal_gradient(bad, XS, S),
+        lambda: advsub.universal_perturbation(bad, XS, S),
+        lambda: advsub.orthogonal_attack(bad, XS, S),
+        lambda: advsub.unconstrained_attack(bad, XS),
+        lambda: advsub.certified_orthogonal_radius(bad, XS, S),
+        lambda: advsub.orthogonal_lipschitz_constant(bad, S),
+        lambda: advsub.flip_along(bad, XS, S.orth_basis[:, 0]),
+        lambda: advsub.attack_sample(bad, XS, S),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"net has NaN or infinite weights in members \[1\]"):
+            call()
+    advsub.orthogonal_attack(NET, XS, S)  # the finite original still passes
