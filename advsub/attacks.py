@@ -622,3 +622,19 @@ def deep_certified_orthogonal_radius(net: DeepReLU, x, subspace: Subspace) -> to
     x = check_net_points("x", x, net)
     out = net._forward(x).abs()
     return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))
+
+
+# --- old names ---------------------------------------------------------------------------------
+_MOVED = {"AttackSample", "attack_sample", "attack_experiment", "attack_sweep"}
+
+
+def __getattr__(name: str):
+    """``advsub.attacks.attack_sample`` and friends moved to :mod:`advsub.experiments.attack_samples`.
+
+    A compatibility shim: the old names still import from here, loaded on first use.
+    """
+    if name in _MOVED:
+        from .experiments import attack_samples
+
+        return getattr(attack_samples, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
