@@ -112,10 +112,10 @@ def _expand(net, x: torch.Tensor) -> torch.Tensor:
 
 @validate_params({"net": NET, "subspace": SUBSPACE, "tol": TOL})
 def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float = 1e-8) -> torch.Tensor:
-    """Π∇ₓN(x) in P⊥ coordinates (``subspace.orth_basis``): shape (E, n, ℓ).
+    r"""Π∇ₓN(x) in P⊥ coordinates (``subspace.orth_basis``): shape (E, n, ℓ).
 
     ``x`` (n, d) or (E, n, d) must lie in P (relative tolerance ``tol``). By the
-    invariance lemma this equals Σ_{i active at x} u_i C^T w_i(0) for (S)GD training
+    invariance lemma this equals :math:`\sum_{i \in I(x)} u_i C^\top w_i(0)` (I(x) the neurons active at x) for (S)GD training
     without weight decay (C = ``orth_basis``).
     """
     _check_dims(net, subspace)
@@ -602,7 +602,7 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
 # --- a certificate for deeper networks ------------------------------------------------------
 @validate_params({"net": DEEP, "subspace": SUBSPACE})
 def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.Tensor:
-    """‖W_1 C‖_op · Π_{l≥2} ‖W_l‖_op · ‖u‖ per member, (E,): a Lipschitz constant of N along P⊥.
+    r"""A Lipschitz constant of N along P⊥, per member, (E,): :math:`\|W_1 C\|_{op} \prod_{l \ge 2} \|W_l\|_{op} \|u\|`.
 
     For z ∈ P⊥ the directional derivative is uᵀ D_L W_L ⋯ D_1 W_1 C c with 0/1 diagonal D_l,
     and every factor is bounded by its operator norm.

@@ -3,7 +3,7 @@
 N(x) = uᵀ σ(W_L ⋯ σ(W_2 σ(W_1 x))),  σ = ReLU, hidden widths m_1, …, m_L.
 
 The first layer follows the two-layer convention (entries N(0, β²), β = 1/√d for
-``"standard"``, 1/d for ``"small"``); the deeper hidden layers use He's N(0, 2/m_{l−1}),
+``"standard"``, 1/d for ``"small"``); the deeper hidden layers use He's N(0, 2/m_(l−1)),
 which keeps the pre-activations of order one at every depth; u is ±1/√m_L and kept
 fixed unless asked. With ``widths=[m]`` and the same seed, :class:`DeepReLU` draws the
 same weights as :class:`~advsub.network.TwoLayerReLU`, and :func:`advsub.training.train_deep`
@@ -48,13 +48,11 @@ class DeepReLU(EnsembleNet):
     Attributes
     ----------
     weights : list of torch.Tensor
-        ``weights[0]`` is W_1 (E, m_1, d); ``weights[l]`` is W_{l+1} (E, m_{l+1}, m_l).
+        ``weights[0]`` is W_1 (E, m_1, d); ``weights[l]`` is W_(l+1) (E, m_(l+1), m_l).
     weights0 : list of torch.Tensor
         Copies of the initial weights.
     u : torch.Tensor, shape (E, m_L)
         Output weights, ±1/√m_L at initialisation.
-    W, W0 : torch.Tensor, shape (E, m_1, d)
-        The first layer now and at initialisation (aliases of ``weights[0]``, ``weights0[0]``).
     beta : float
         The first-layer initialisation scale β.
     """
@@ -99,10 +97,12 @@ class DeepReLU(EnsembleNet):
     # --- aliases shared with TwoLayerReLU ---------------------------------
     @property
     def W(self) -> torch.Tensor:
+        """The first layer W_1 now, shape (E, m_1, d) (``weights[0]``; the name a two-layer net uses)."""
         return self.weights[0]
 
     @property
     def W0(self) -> torch.Tensor:
+        """The first layer at initialisation, shape (E, m_1, d) (``weights0[0]``)."""
         return self.weights0[0]
 
     @property

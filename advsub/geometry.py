@@ -39,6 +39,9 @@ ELL = Integer(low=1, high=lambda p: p["d"] - 1)
 class Subspace:
     """A linear data subspace P ⊂ R^d of dimension d − ℓ, with its complement P⊥.
 
+    Build one with :meth:`Subspace.random`, :meth:`Subspace.axis_aligned` or
+    :meth:`Subspace.from_basis`.
+
     Attributes
     ----------
     d : int
@@ -49,8 +52,6 @@ class Subspace:
         Orthonormal columns spanning P.
     orth_basis : torch.Tensor, shape (d, ℓ), float64
         Orthonormal columns spanning P⊥.
-
-    Build one with :meth:`random`, :meth:`axis_aligned` or :meth:`from_basis`.
     """
 
     def __init__(self, basis: torch.Tensor, orth_basis: torch.Tensor):
@@ -72,7 +73,7 @@ class Subspace:
     @classmethod
     @validate_params({"d": D, "ell": ELL})
     def axis_aligned(cls, d: int, ell: int) -> "Subspace":
-        """P = span(e_1..e_{d−ℓ}); P⊥ = span of the last ℓ coordinate axes."""
+        """P = span(e₁, …, e_(d−ℓ)), the first d − ℓ coordinate axes; P⊥ = span of the last ℓ axes."""
         eye = torch.eye(d, dtype=torch.float64)
         return cls(eye[:, : d - ell].contiguous(), eye[:, d - ell :].contiguous())
 

@@ -9,7 +9,7 @@ the linear analogue is the pair (P, P⊥). Two families:
   linear subspace V (k = 1 is a circle). Its normal space is V^⊥ (linear, where the
   invariance lemma holds) plus the radial direction x/‖x‖ (inside the span of the data).
 - :meth:`Manifold.trigonometric`: a curved k-torus
-  x(θ) = (r/√F) Σ_{j=1..F} (a_j cos(f_j·θ) + b_j sin(f_j·θ)),  θ ∈ [0, 2π)^k,
+  x(θ) = (r/√F) Σ_(j=1..F) (a_j cos(f_j·θ) + b_j sin(f_j·θ)),  θ ∈ [0, 2π)^k,
   with orthonormal a_j, b_j ∈ R^d and integer frequency vectors f_j. Every point has
   norm r; the curve winds through a 2F-dimensional span, so for 2F close to d the
   data spans almost all of R^d although the manifold is only k-dimensional.
@@ -58,7 +58,7 @@ class Manifold:
     def sphere(cls, d: int, dim: int = 1, *, radius: float | None = None, seed: int) -> "Manifold":
         """The ``dim``-sphere of radius ``radius`` (√d by default) in a random (dim+1)-dimensional subspace.
 
-        Parameters θ are unit vectors of R^{dim+1}: x(θ) = radius · V θ.
+        Parameters θ are unit vectors of R^(dim+1): x(θ) = radius · V θ.
         """
         d = check_int("d", d, low=3)
         dim = check_int("dim", dim, low=1, high=d - 2)

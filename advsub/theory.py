@@ -75,9 +75,9 @@ def _beta_or_standard(beta, d):
 
 
 def gradient_lower_bound(k, ell, m, d, beta=None):
-    """Theorem A's lower bound on ‖Π∇N(x0)‖: β·√(kℓ/(2m)), i.e. √(kℓ/(2md)) at β = 1/√d.
+    r"""Theorem A's lower bound on ‖Π∇N(x0)‖: β·√(kℓ/(2m)), i.e. √(kℓ/(2md)) at β = 1/√d.
 
-    It holds with probability at least 1 − e^{−ℓ/16} (:func:`lower_bound_failure_probability`).
+    It holds with probability at least :math:`1 - e^{-\ell/16}` (:func:`lower_bound_failure_probability`).
     ``beta=None`` is the standard β = 1/√d; d must exceed ℓ.
     """
     spec = {"m": M, "k": K, "ell": ELL, "d": D_ABOVE_ELL}
@@ -88,7 +88,7 @@ def gradient_lower_bound(k, ell, m, d, beta=None):
 
 
 def lower_bound_failure_probability(ell):
-    """e^{−ℓ/16}: the Laurent–Massart bound on P(χ²_ℓ < ℓ/2)."""
+    r"""The Laurent–Massart bound :math:`e^{-\ell/16}` on :math:`P(\chi^2_\ell < \ell/2)`."""
     ell, shape = _args({"ell": ELL}, ell=ell)
     return _result(_elementwise(lambda e: math.exp(-e / 16), ell), shape)
 
@@ -142,13 +142,13 @@ def expected_orthogonal_gradient_norm(k, ell, m, beta):
 
 
 def small_init_upper_bound(k, ell, m, beta):
-    """Theorem C's upper bound on ‖Π∇N(x0)‖: β·√(5kℓ/m), with probability ≥ 1 − e^{−ℓ}."""
+    r"""Theorem C's upper bound on ‖Π∇N(x0)‖: β·√(5kℓ/m), with probability at least :math:`1 - e^{-\ell}`."""
     k, ell, m, beta, shape = _args({"m": M, "k": K, "ell": ELL, "beta": BETA}, k=k, ell=ell, m=m, beta=beta)
     return _result(beta * np.sqrt(5 * k * ell / m), shape)
 
 
 def upper_bound_failure_probability(ell):
-    """e^{−ℓ}: the Laurent–Massart bound on P(χ²_ℓ > 5ℓ)."""
+    r"""The Laurent–Massart bound :math:`e^{-\ell}` on :math:`P(\chi^2_\ell > 5\ell)`."""
     ell, shape = _args({"ell": ELL}, ell=ell)
     return _result(_elementwise(lambda e: math.exp(-e), ell), shape)
 
@@ -201,9 +201,9 @@ def _self_term_agreement(ell: int, m: int) -> float:
 
 
 def self_term_agreement(ell, m):
-    """P(u_j (Πw_j·v) > 0), v = Σ_i u_i Πw_i: the chance that neuron j moves the way Theorem B's self term says.
+    r"""P(u_j (Πw_j·v) > 0), v = Σ_i u_i Πw_i: the chance that neuron j moves the way Theorem B's self term says.
 
-    Given Πw_j the cross term u_j Σ_{i≠j} u_i Πw_i·Πw_j is N(0, β²(m−1)‖Πw_j‖²/m²) and the
+    Given Πw_j the cross term :math:`u_j \sum_{i \ne j} u_i\, \Pi w_i \cdot \Pi w_j` is N(0, β²(m−1)‖Πw_j‖²/m²) and the
     self term is ‖Πw_j‖²/m, so the probability is E Φ(√(Q/(m−1))) with Q ~ χ²_ℓ
     (exact for the Gaussian initialisation, any β): close to 1 when ℓ ≫ m, → 1/2 when ℓ ≪ m.
     """
@@ -225,7 +225,7 @@ def norm_equivalence_bounds(ell, norm: str):
 
 
 def _expected_max_abs_gaussian(ell: int) -> float:
-    """E max_{j≤ℓ} |g_j| for iid standard Gaussians: ∫_0^∞ 1 − (2Φ(t) − 1)^ℓ dt."""
+    r"""E max_j |g_j| over ℓ iid standard Gaussians: :math:`\int_0^\infty 1 - (2\Phi(t) - 1)^\ell\, dt`."""
     value, _ = integrate.quad(lambda t: 1.0 - (2 * stats.norm.cdf(t) - 1) ** ell, 0, np.inf, limit=200)
     return value
 

@@ -162,7 +162,7 @@ def gradient_law_experiment(
     init_scale : {"standard", "small"} or float
         β (see :class:`advsub.TwoLayerReLU`).
     subspace : {"random", "axis"}
-        A Haar-random P or P = span(e_1..e_{d−ℓ}).
+        A Haar-random P or the span of the first d − ℓ coordinate axes.
     optimizer, lr, max_steps, weight_decay, train_second_layer
         Passed to :func:`advsub.train`.
     labels : {"random", "linear"}
@@ -234,10 +234,10 @@ def gradient_law_sweep(
 
 
 def invariance_deviation(net: TwoLayerReLU, subspace: Subspace, factor=None) -> float:
-    """max over members, neurons and P⊥ coordinates of |Cᵀw_i(t) − f_e Cᵀw_i(0)|.
+    r"""max over members, neurons and P⊥ coordinates of |Cᵀw_i(t) − f_e Cᵀw_i(0)|.
 
     The invariance lemma predicts 0 (up to rounding) with ``factor`` f_e = 1 for
-    GD, SGD and momentum, and f_e = (1 − ηλ)^{t_e} with weight decay
+    GD, SGD and momentum, and :math:`f_e = (1 - \eta\lambda)^{t_e}` with weight decay
     (:func:`advsub.theory.weight_decay_factor` of each member's step count).
 
     Parameters

@@ -28,7 +28,7 @@ def line_dataset(n: int = 7, *, dtype: torch.dtype = torch.float64, device="cpu"
     """Points on the diagonal of R² with alternating labels (the paper's Figure 1 data).
 
     Point j (j = 0..n−1) is t_j·(1, 1) with t_j = −1 + 2j/(n−1) (t_j = j/3 − 1 for
-    n = 7) and label y_j = (−1)^{j+1}.
+    n = 7) and label :math:`y_j = (-1)^{j+1}`.
 
     Returns
     -------
@@ -153,8 +153,8 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
     """∂N/∂z at points of the plane z = ``height``, split in a trained and a frozen part: two (E, n).
 
     Positive homogeneity of the lifted map (x, 1) ↦ N gives, at x = (p, h),
-        (1 + h²) ∂N/∂z = h (N(x) − p·∇_p N(x)) + Σ_{i active} u_i r_i,   r_i = w_{i,z} − h b_i.
-    Gradient descent moves w_{i,z} and b_i only along (h, 1) (every data point has z = h),
+        (1 + h²) ∂N/∂z = h (N(x) − p·∇_p N(x)) + Σ_(i active) u_i r_i,   r_i = w_(i,z) − h b_i.
+    Gradient descent moves w_(i,z) and b_i only along (h, 1) (every data point has z = h),
     so r_i is frozen (times (1 − ηλ)^t with weight decay); the first term is shaped by training.
 
     Returns
@@ -162,7 +162,7 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
     trained : tensor (E, n)
         h (N(x) − p·∇_p N(x)) / (1 + h²).
     frozen : tensor (E, n)
-        Σ_{i active} u_i r_i / (1 + h²). Their sum is ∂N/∂z(x).
+        Σ_(i active) u_i r_i / (1 + h²). Their sum is ∂N/∂z(x).
     """
     if not isinstance(net, TwoLayerReLU) or net.b is None:
         raise TypeError("net must be a TwoLayerReLU with biases (bias=True)")

@@ -21,9 +21,16 @@ API_DOCNAME = "book/api"
 
 
 def public_modules() -> list[str]:
-    """Names of the public submodules of advsub, in pipeline order where known."""
+    """Names of the public submodules of advsub (relative, dotted), layer by layer.
+
+    ``advsub.__layers__`` lists them bottom to top (library, experiments, figures); the old
+    paths kept for compatibility (``advsub.__compat__``) are not documented twice.
+    """
     import advsub
 
+    layers = getattr(advsub, "__layers__", None)
+    if layers:
+        return [name for names in layers.values() for name in names]
     order = ["geometry", "network", "training", "theory", "attacks", "measure", "plotting", "widgets"]
     names = [m.name for m in pkgutil.iter_modules(advsub.__path__) if not m.name.startswith("_")]
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
@@ -34,18 +41,35 @@ def api_sections() -> str:
     import advsub
 
     parts = []
+    layers = getattr(advsub, "__layers__", {})
+    layer_of = {name: layer for layer, names in layers.items() for name in names}
+    level = "###" if layers else "##"
+    current = None
     for name in public_modules():
+        if layer_of.get(name) != current:
+            current = layer_of.get(name)
+            parts.append(f"\n## The {current} layer\n\n{LAYER_INTRO.get(current, '')}\n")
         module = importlib.import_module(f"advsub.{name}")
         exported = sorted(n for n in getattr(advsub, "__all__", [])
                           if getattr(getattr(advsub, n), "__module__", None) == module.__name__)
         options = "   :members:\n   :undoc-members:\n"
         if exported:
             options += f"   :exclude-members: {', '.join(exported)}\n"
-        parts.append(f"\n## `advsub.{name}`\n\n```{{eval-rst}}\n.. automodule:: advsub.{name}\n{options}```\n")
+        parts.append(f"\n{level} `advsub.{name}`\n\n```{{eval-rst}}\n.. automodule:: advsub.{name}\n{options}```\n")
         if exported:
             parts.append("\nAlso in this module, documented in the package namespace: "
                          + ", ".join(f"{{py:obj}}`advsub.{n}`" for n in exported) + ".\n")
     return "".join(parts)
+
+
+LAYER_INTRO = {
+    "library": "The concepts, one module each: data geometry, networks, training, theory, attacks "
+               "and certificates, decision boundaries, curved data, real data.",
+    "experiments": "What the chapters run, built from the library: samples, sweeps and the "
+                   "pictures' recipes. Imports the library, never the figures.",
+    "figures": "Plotting and the interactive explorers: the only layer that imports matplotlib "
+               "and ipywidgets.",
+}
 
 
 FIELD_SECTIONS = {"parameters", "other parameters", "returns", "yields", "receives", "raises", "warns",
@@ -120,9 +144,14 @@ def _aliases(target: str, context_module: str | None) -> list[str]:
     modules = public_modules()
     parts = target.split(".")
     if parts[0] == "advsub":
+        # An old module path (advsub.toydata.x) -> where it lives now (advsub.experiments.toydata.x)
+        compat = getattr(advsub, "__compat__", {})
+        if len(parts) >= 3 and parts[1] in compat:
+            return [".".join(["advsub", t.strip(), *parts[2:]]) for t in compat[parts[1]].split(",")]
         # advsub.training.train -> advsub.train (documented once, in the package namespace)
-        if len(parts) >= 3 and parts[1] in modules and parts[2] in exported:
-            return [".".join(["advsub"] + parts[2:])]
+        for cut in range(len(parts) - 1, 1, -1):
+            if ".".join(parts[1:cut]) in modules and parts[cut] in exported:
+                return [".".join(["advsub"] + parts[cut:])]
         return []
     # An unqualified name in a docstring (`train`, `Manifold.sphere`): the context module,
     # the package namespace, then every public module.
