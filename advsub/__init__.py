@@ -56,7 +56,7 @@ from .experiments.gradient_law import (
     orthogonal_gradient_sample,
 )
 from .theory import expected_orthogonal_gradient_norm
-from . import measure, regularisation, toydata  # old module paths (aliases)
+from . import crosscheck, measure, regularisation, toydata  # noqa: F401  (old module paths)
 
 __version__ = "0.1.0"
 

@@ -51,6 +51,7 @@ __all__ = [
     "deep_certified_orthogonal_radius",
     "check_net_subspace",
     "check_two_layer",
+    "check_dimensions",
 ]
 
 NORMS = {"l2", "linf"}
@@ -83,10 +84,11 @@ def check_net_subspace(net, subspace) -> None:
     """Raise unless ``net`` is an advsub network and ``subspace`` a :class:`Subspace` of its dimension."""
     NET.check("net", net, {})
     SUBSPACE.check("subspace", subspace, {})
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
 
 
-def _check_dims(net, subspace) -> None:
+def check_dimensions(net, subspace) -> None:
+    """Raise a ValueError unless the subspace lives in the network's input space (same d)."""
     if subspace.d != net.d:
         raise ValueError(f"subspace.d={subspace.d} does not match net.d={net.d}")
 
@@ -118,7 +120,7 @@ def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float =
     invariance lemma this equals :math:`\sum_{i \in I(x)} u_i C^\top w_i(0)` (I(x) the neurons active at x) for (S)GD training
     without weight decay (C = ``orth_basis``).
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     C = subspace.orth_basis.to(net.device, net.dtype)
     return net._input_gradient(x) @ C
@@ -265,7 +267,7 @@ def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     With (S)GD and no weight decay Π w_i = Π w_i(0) (invariance lemma), so v does not
     depend on the input nor on the training data. Raises if v = 0.
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     C = _orth(subspace, net)
     v = torch.einsum("em,emd->ed", net.u, net.W) @ C @ C.T  # Π Σ u_i w_i
     norm = v.norm(dim=-1, keepdim=True)
@@ -281,7 +283,7 @@ def self_term_agreement(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     Those are the neurons whose pre-activation the universal step moves in the direction
     of Theorem B's self term (compare :func:`advsub.theory.self_term_agreement`).
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     C = _orth(subspace, net)
     Wp = net.W @ C  # (E, m, ℓ)
     v = torch.einsum("em,eml->el", net.u, Wp)
@@ -319,7 +321,7 @@ def universal_perturbation(
     flipped : tensor (E, n), bool
         Whether a step of norm ≤ ``max_norm`` flips the point.
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     v = universal_direction(net, subspace)
     s = _sign(net._forward(x))
@@ -467,7 +469,7 @@ def orthogonal_attack(
     size : tensor (E, n)
         ‖z‖ in the chosen norm (``inf`` where nothing flipped).
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     C = _orth(subspace, net)
     direction, size = _attack(net, x, C, norm, steps, overshoot, rtol)
@@ -556,7 +558,7 @@ def orthogonal_l1_attack(
     coordinates (``subspace.orth_basis``), which is ‖z‖₁ in R^d when P is axis-aligned.
     ``x`` must lie in P.
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     return _restricted(net, x, subspace.orth_basis.to(net.device, net.dtype), "l1", steps, overshoot, rtol)
 
@@ -578,7 +580,7 @@ def normal_attack(net: EnsembleNet, manifold: Manifold, theta, *, steps: int = 5
 @validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def orthogonal_lipschitz_constant(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """‖W⊥‖_op·‖u‖ per member, (E,): a Lipschitz constant of N along P⊥, W⊥ = W C (m×ℓ)."""
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     W_orth = net.W @ _orth(subspace, net)  # (E, m, ℓ)
     return torch.linalg.matrix_norm(W_orth, ord=2) * net.u.norm(dim=-1)
 
@@ -592,7 +594,7 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
     ``x`` (n, d) or (E, n, d) may be any point (the argument does not use x ∈ P).
     ``inf`` where W⊥ = 0.
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     x = check_net_points("x", x, net)
     lip = orthogonal_lipschitz_constant(net, subspace)[:, None]
     out = net._forward(x).abs()
@@ -607,7 +609,7 @@ def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.
     For z ∈ P⊥ the directional derivative is uᵀ D_L W_L ⋯ D_1 W_1 C c with 0/1 diagonal D_l,
     and every factor is bounded by its operator norm.
     """
-    _check_dims(net, subspace)
+    check_dimensions(net, subspace)
     C = subspace.orth_basis.to(net.device, net.dtype)
     lip = torch.linalg.matrix_norm(net.weights[0] @ C, ord=2)
     for W in net.weights[1:]:

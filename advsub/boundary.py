@@ -16,7 +16,7 @@ import math
 
 import torch
 
-from ._validation import check_float, check_net_points, check_tensor
+from ._validation import Boolean, InstanceOf, Real, check_net_points, check_tensor, validate_params
 from .geometry import Subspace
 from .attacks import flip_along
 from .network import TwoLayerReLU
@@ -26,9 +26,7 @@ _RTOL = 1e-12
 __all__ = ["boundary_distance", "line_zeros", "boundary_angle", "crossing_angles"]
 
 
-def _check_net(net):
-    if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
+NET = InstanceOf(TwoLayerReLU, "a TwoLayerReLU")
 
 
 def _first_crossing(net: TwoLayerReLU, x: torch.Tensor, v: torch.Tensor, t_max: float) -> torch.Tensor:
@@ -40,6 +38,8 @@ def _first_crossing(net: TwoLayerReLU, x: torch.Tensor, v: torch.Tensor, t_max: 
     return flip_along(net, x, v.expand(net.ensemble, -1, -1), max_norm=t_max, rtol=_RTOL)[0]
 
 
+@validate_params({"net": NET, "max_dist": Real(low=0.0, closed="neither", allow_inf=True),
+                  "both_ways": Boolean()})
 def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math.inf, both_ways: bool = True) -> torch.Tensor:
     """Distance from x to the decision boundary along a direction: (E, n).
 
@@ -57,7 +57,6 @@ def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math
     both_ways : bool
         Search along +v̂ and −v̂ and return the nearer crossing.
     """
-    _check_net(net)
     x = check_net_points("x", x, net)
     if x.ndim != 2:
         raise ValueError(f"x must have shape (n, d), got shape {tuple(x.shape)}")
@@ -66,10 +65,6 @@ def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math
     norms = v.norm(dim=-1, keepdim=True)
     if bool((norms == 0).any()):
         raise ValueError("direction must be non-zero for every point")
-    if not (isinstance(max_dist, float) and max_dist == math.inf):
-        max_dist = check_float("max_dist", max_dist, low=0.0, low_inclusive=False)
-    if not isinstance(both_ways, bool):
-        raise TypeError(f"both_ways must be True or False, got both_ways={both_ways!r}")
     v = v / norms
     t = _first_crossing(net, x, v, max_dist)
     if both_ways:
@@ -77,12 +72,12 @@ def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math
     return t
 
 
+@validate_params({"net": NET})
 def line_zeros(net: TwoLayerReLU, start, end, *, member: int = 0) -> torch.Tensor:
     """Every point where member ``member`` changes sign on the segment [start, end]: (r, d).
 
     Walks the segment crossing after crossing with the exact first-crossing rule.
     """
-    _check_net(net)
     p = check_tensor("start", start, ndim=1, dtype=net.dtype, device=net.device, last_dim=net.d)
     q = check_tensor("end", end, ndim=1, dtype=net.dtype, device=net.device, last_dim=net.d)
     one = net.member(member)
@@ -100,6 +95,7 @@ def line_zeros(net: TwoLayerReLU, start, end, *, member: int = 0) -> torch.Tenso
     return torch.stack(zeros) if zeros else torch.zeros(0, net.d, dtype=net.dtype)
 
 
+@validate_params({"net": NET, "subspace": InstanceOf(Subspace, "a Subspace")})
 def boundary_angle(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
     """Angle (degrees) between the boundary through x and the data subspace P: (E, n).
 
@@ -108,9 +104,6 @@ def boundary_angle(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
     means the boundary is perpendicular to the data (moving off the data never
     flips the label); θ near 0 means it runs almost along the data.
     """
-    _check_net(net)
-    if not isinstance(subspace, Subspace):
-        raise TypeError(f"subspace must be a Subspace, got {type(subspace).__name__}")
     x = check_net_points("x", x, net)
     g = net._input_gradient(x)
     par = (g @ subspace.basis.to(g)).norm(dim=-1)
@@ -118,10 +111,10 @@ def boundary_angle(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
     return torch.rad2deg(torch.atan2(par, orth))
 
 
+@validate_params({"net": NET, "subspace": InstanceOf(Subspace, "a Subspace")})
 def crossing_angles(net: TwoLayerReLU, start, end, subspace: Subspace) -> list[torch.Tensor]:
     """For every member, the angles (degrees, :func:`boundary_angle`) at which the boundary
     crosses the segment [start, end] of the data subspace: a list of E tensors (r_e,)."""
-    _check_net(net)
     out = []
     for e in range(net.ensemble):
         z = line_zeros(net, start, end, member=e)

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import theory
-from .._validation import check_int, check_labels, check_net_points
+from .._validation import Boolean, Integer, check_labels, check_net_points, check_params, validate_params
 from ..attacks import (
+    STEPS,
+    check_dimensions,
+    SUBSPACE,
+    TWO_LAYER,
     certified_orthogonal_radius,
-    check_net_subspace,
-    check_two_layer,
     orthogonal_attack,
     unconstrained_attack,
     universal_perturbation,
@@ -28,6 +30,11 @@ from ..network import TwoLayerReLU
 from ..training import train, train_sweep
 
 __all__ = ["AttackSample", "attack_sample", "attack_experiment", "attack_sweep"]
+
+# The experiment's own parameters (the rest are checked where they are used: Subspace.random,
+# make_dataset, TwoLayerReLU, train).
+EXPERIMENT_SPEC = {"ensemble": Integer(low=1), "n": Integer(low=1), "n_test": Integer(low=1),
+                   "attack": Boolean(), "unconstrained": Boolean()}
 
 
 @dataclass
@@ -86,6 +93,8 @@ class AttackSample:
                 f"points={self.output.shape}, flip rate={self.flip_rate():.3f})")
 
 
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE, "attack": Boolean(), "unconstrained": Boolean(),
+                  "steps": STEPS})
 def attack_sample(net: TwoLayerReLU, x, subspace: Subspace, *, y=None, attack: bool = True,
                   unconstrained: bool = False, steps: int = 50) -> AttackSample:
     """Measure N, k, ‖Π∇N‖, the certificate, the universal step and (optionally) the attacks at x.
@@ -93,8 +102,7 @@ def attack_sample(net: TwoLayerReLU, x, subspace: Subspace, *, y=None, attack: b
     ``x`` (n, d) or (E, n, d) points of P, ``y`` (n,) their labels or None. ``attack``: run
     :func:`orthogonal_attack` (l2); ``unconstrained``: run :func:`unconstrained_attack` too.
     """
-    check_net_subspace(net, subspace)
-    check_two_layer(net, "attack_sample")
+    check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace)
     if y is not None:
         y = check_labels("y", y, x.shape[-2], dtype=net.dtype, device=net.device)
@@ -148,9 +156,10 @@ def attack_experiment(
 def _attack_task(d, ell, m, *, ensemble, n, n_test, init_scale, labels, optimizer, lr, max_steps, weight_decay,
                  attack, unconstrained, seed):
     """The set-up of :func:`attack_experiment`: ((net, X, y, train kwargs), history ↦ AttackSample)."""
-    ensemble = check_int("ensemble", ensemble, low=1)
-    n = check_int("n", n, low=1)
-    n_test = check_int("n_test", n_test, low=1)
+    checked = check_params(EXPERIMENT_SPEC, dict(ensemble=ensemble, n=n, n_test=n_test, attack=attack,
+                                                 unconstrained=unconstrained))
+    ensemble, n, n_test = checked["ensemble"], checked["n"], checked["n_test"]
+    attack, unconstrained = checked["attack"], checked["unconstrained"]
     P = Subspace.random(d, ell, seed=seed)
     X, y = make_dataset(P, n + n_test, seed=seed + 1, labels=labels)
     net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=seed + 2)

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from .. import theory
-from .._validation import check_choice, check_seed, check_tensor
-from ..attacks import check_net_subspace, orthogonal_gradient
+from .._validation import Choice, Integer, Seed, check_params, check_tensor, validate_params
+from ..attacks import SUBSPACE, TWO_LAYER, check_dimensions, orthogonal_gradient
 from ..geometry import Subspace, make_dataset
 from ..network import TwoLayerReLU
 from ..training import train, train_sweep
@@ -26,6 +26,10 @@ __all__ = [
     "invariance_deviation",
     "gradient_law_sweep",
 ]
+
+# The experiment's own parameters (the rest are checked where they are used).
+EXPERIMENT_SPEC = {"ensemble": Integer(low=1), "n": Integer(low=1), "subspace": Choice({"random", "axis"}),
+                   "seed": Seed()}
 
 
 @dataclass
@@ -87,6 +91,7 @@ class GradientSample:
         )
 
 
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def orthogonal_gradient_sample(net: TwoLayerReLU, subspace: Subspace, x0, *, reached=None) -> GradientSample:
     """Measure ‖Π∇N(x0)‖² and k at one point per member.
 
@@ -105,9 +110,7 @@ def orthogonal_gradient_sample(net: TwoLayerReLU, subspace: Subspace, x0, *, rea
     -------
     GradientSample
     """
-    check_net_subspace(net, subspace)
-    if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
+    check_dimensions(net, subspace)
     x0 = check_tensor("x0", x0, ndim=2, dtype=net.dtype, device=net.device, last_dim=net.d)
     if x0.shape[0] != net.ensemble:
         raise ValueError(f"x0 must have one row per ensemble member ({net.ensemble}), got shape {tuple(x0.shape)}")
@@ -186,8 +189,8 @@ def gradient_law_experiment(
 
 def _gradient_law_task(d, ell, m, *, ensemble, n, init_scale, subspace, labels, seed):
     """The set-up of :func:`gradient_law_experiment`: ((net, X, y, training seed), history ↦ GradientSample)."""
-    seed = check_seed(seed)
-    subspace = check_choice("subspace", subspace, {"random", "axis"})
+    checked = check_params(EXPERIMENT_SPEC, dict(ensemble=ensemble, n=n, subspace=subspace, seed=seed))
+    ensemble, n, subspace, seed = checked["ensemble"], checked["n"], checked["subspace"], checked["seed"]
     s_sub, s_data, s_net, s_train, s_test = (int(s) for s in np.random.SeedSequence(seed).generate_state(5) >> 1)
     P = Subspace.random(d, ell, seed=s_sub) if subspace == "random" else Subspace.axis_aligned(d, ell)
     X, y = make_dataset(P, n, seed=s_data, labels=labels)
@@ -233,6 +236,7 @@ def gradient_law_sweep(
     return [finish(h) for finish, h in zip(finishers, histories)]
 
 
+@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def invariance_deviation(net: TwoLayerReLU, subspace: Subspace, factor=None) -> float:
     r"""max over members, neurons and P⊥ coordinates of |Cᵀw_i(t) − f_e Cᵀw_i(0)|.
 
@@ -247,9 +251,7 @@ def invariance_deviation(net: TwoLayerReLU, subspace: Subspace, factor=None) -> 
     factor : float or array-like of shape (E,), optional
         The predicted shrinkage of Π w per member (1 by default).
     """
-    check_net_subspace(net, subspace)
-    if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
+    check_dimensions(net, subspace)
     f = torch.ones(net.ensemble, dtype=torch.float64) if factor is None else torch.as_tensor(np.asarray(factor, dtype=np.float64))
     if f.ndim == 0:
         f = f.expand(net.ensemble)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validation import check_float, check_int
-from ..attacks import orthogonal_lipschitz_constant
+from .._validation import InstanceOf, Integer, Real, check_float, check_int, validate_params
+from ..attacks import SUBSPACE, check_dimensions, orthogonal_lipschitz_constant
 from ..geometry import Subspace, make_dataset
 from ..network import TwoLayerReLU
 from ..theory import weight_decay_factor
@@ -26,12 +26,10 @@ from .attack_samples import AttackSample, attack_sample
 __all__ = ["orthogonal_weight_ratio", "orthogonal_decay_curve", "SweepPoint", "weight_decay_sweep"]
 
 
+@validate_params({"net": InstanceOf(TwoLayerReLU, "a TwoLayerReLU"), "subspace": SUBSPACE})
 def orthogonal_weight_ratio(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """‖Π W(t)‖_F / ‖Π W(0)‖_F per member: (E,). Equals (1 − ηλ)^t under Theorem D."""
-    if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"net must be a TwoLayerReLU, got {type(net).__name__}")
-    if not isinstance(subspace, Subspace) or subspace.d != net.d:
-        raise ValueError(f"subspace must be a Subspace of dimension d={net.d}")
+    check_dimensions(net, subspace)
     C = subspace.orth_basis.to(net.device, net.dtype)
     return (net.W @ C).norm(dim=(1, 2)) / (net.W0 @ C).norm(dim=(1, 2))
 
@@ -97,6 +95,9 @@ class SweepPoint:
             return np.abs(self.sample.output) / (self.factor * self.lipschitz0)[:, None]
 
 
+@validate_params({"d": Integer(low=2), "ell": Integer(low=1, high=lambda p: p["d"] - 1), "m": Integer(low=1),
+                  "ensemble": Integer(low=1), "n": Integer(low=1), "n_test": Integer(low=1),
+                  "lr": Real(low=0.0, closed="neither"), "max_steps": Integer(low=1)})
 def weight_decay_sweep(weight_decays, *, d: int, ell: int, m: int, ensemble: int, n: int = 100, n_test: int = 100,
                        lr: float = 0.5, max_steps: int = 3000, target_margin: float = 1e9, attack: bool = True,
                        seed: int = 0) -> list[SweepPoint]:
@@ -107,8 +108,6 @@ def weight_decay_sweep(weight_decays, *, d: int, ell: int, m: int, ensemble: int
     initialisation for every λ). ``target_margin`` = 1e9 (unreachable) trains every member
     for ``max_steps`` steps; 0.3 is the paper's stopping rule.
     """
-    ensemble = check_int("ensemble", ensemble, low=1)
-    n, n_test = check_int("n", n, low=1), check_int("n_test", n_test, low=1)
     lams = [check_float("weight_decays[k]", lam, low=0.0) for lam in weight_decays]
     P = Subspace.random(d, ell, seed=seed)
     X, y = make_dataset(P, n + n_test, seed=seed + 1, labels="linear")
