@@ -4,12 +4,13 @@ The package has three layers; a module imports only from its own layer or the on
 (``tests/test_layers.py`` checks it, with no import cycle and no private name imported
 across modules):
 
-* **figures** (:mod:`advsub.figures`, top): :mod:`~advsub.figures.plotting` (one function
-  per figure) and :mod:`~advsub.figures.widgets` (the chapters' interactive explorers).
-  The only layer that imports matplotlib and ipywidgets.
+* **figures** (:mod:`advsub.figures`, top): :mod:`~advsub.figures.plotting` (one
+  function per figure) and :mod:`~advsub.figures.widgets` (the chapters' interactive
+  explorers). The only layer that imports matplotlib and ipywidgets.
 * **experiments** (:mod:`advsub.experiments`): what the chapters run, built from the
   library: :mod:`~advsub.experiments.gradient_law` (Theorem A's samples and sweeps),
-  :mod:`~advsub.experiments.attack_samples` (the sandwich of sizes on trained ensembles),
+  :mod:`~advsub.experiments.attack_samples` (the sandwich of sizes on trained
+  ensembles),
   :mod:`~advsub.experiments.regularisation` (weight-decay curves and sweeps),
   :mod:`~advsub.experiments.toydata` (the paper's pictures) and
   :mod:`~advsub.experiments.crosscheck` (an independent attack library).
@@ -21,10 +22,11 @@ across modules):
   :mod:`~advsub.manifolds` (curved data) and :mod:`~advsub.digits` (real data).
 
 ``import advsub`` loads the library and the experiments, never matplotlib:
-``advsub.plotting`` and ``advsub.widgets`` (the figures layer under its old names) load on
-first use. The old module paths ``advsub.measure``, ``advsub.toydata``,
+``advsub.plotting`` and ``advsub.widgets`` (the figures layer under its old names) load
+on first use. The old module paths ``advsub.measure``, ``advsub.toydata``,
 ``advsub.regularisation``, ``advsub.crosscheck`` and ``advsub.beyond`` still import.
 """
+
 from . import theory
 from .attacks import (
     certified_orthogonal_radius,
@@ -39,14 +41,25 @@ from .attacks import (
 )
 from .geometry import Subspace, make_dataset
 from .network import EnsembleNet, TwoLayerReLU, check_finite, copy_net, init_beta
-from .training import (DeadPointWarning, DivergenceWarning, TrainingHistory, logistic_loss, train,
-                       train_sweep)
+from .training import (
+    DeadPointWarning,
+    DivergenceWarning,
+    TrainingHistory,
+    logistic_loss,
+    train,
+    train_sweep,
+)
 from .deep import DeepReLU
 from .training import train_deep
 from .manifolds import Manifold, make_manifold_dataset
 from .digits import digits_dataset
 from . import beyond, boundary
-from .experiments.attack_samples import AttackSample, attack_experiment, attack_sample, attack_sweep
+from .experiments.attack_samples import (
+    AttackSample,
+    attack_experiment,
+    attack_sample,
+    attack_sweep,
+)
 from .experiments.crosscheck import library_attack
 from .experiments.gradient_law import (
     GradientSample,
@@ -56,16 +69,32 @@ from .experiments.gradient_law import (
     orthogonal_gradient_sample,
 )
 from .theory import expected_orthogonal_gradient_norm
-from . import crosscheck, measure, regularisation, toydata  # noqa: F401  (old module paths)
+
+# the old module paths
+from . import crosscheck, measure, regularisation, toydata  # noqa: F401
 
 __version__ = "0.1.0"
 
 #: The layers, bottom to top: the modules each holds (documented in this order).
 __layers__ = {
-    "library": ["geometry", "network", "training", "theory", "attacks", "deep", "boundary", "manifolds",
-                "digits"],
-    "experiments": ["experiments.gradient_law", "experiments.attack_samples", "experiments.regularisation",
-                    "experiments.toydata", "experiments.crosscheck"],
+    "library": [
+        "geometry",
+        "network",
+        "training",
+        "theory",
+        "attacks",
+        "deep",
+        "boundary",
+        "manifolds",
+        "digits",
+    ],
+    "experiments": [
+        "experiments.gradient_law",
+        "experiments.attack_samples",
+        "experiments.regularisation",
+        "experiments.toydata",
+        "experiments.crosscheck",
+    ],
     "figures": ["figures.plotting", "figures.widgets"],
 }
 
@@ -80,11 +109,16 @@ __compat__ = {
     "widgets": "figures.widgets",
 }
 
-_LAZY = {"plotting": "figures.plotting", "widgets": "figures.widgets", "figures": "figures"}
+_LAZY = {
+    "plotting": "figures.plotting",
+    "widgets": "figures.widgets",
+    "figures": "figures",
+}
 
 
 def __getattr__(name: str):
-    """``advsub.plotting`` / ``advsub.widgets``: import the figures layer (matplotlib) on first use."""
+    """``advsub.plotting`` / ``advsub.widgets``: import the figures layer (matplotlib)
+    on first use."""
     if name in _LAZY:
         import importlib
 

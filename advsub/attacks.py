@@ -20,15 +20,25 @@ Theorem B's universal direction and step; the DeepFool-then-line-search attacks 
 (:func:`unconstrained_attack`), in the span of any basis, shared or one per point
 (:func:`restricted_attack`), and in the normal spaces of a curved manifold
 (:func:`normal_attack`); the certificates of Theorem C, for two-layer networks
-(:func:`certified_orthogonal_radius`) and deeper ones (:func:`deep_certified_orthogonal_radius`).
+(:func:`certified_orthogonal_radius`) and deeper ones
+(:func:`deep_certified_orthogonal_radius`).
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-from ._validation import Choice, InstanceOf, Integer, Real, check_net_points, check_tensor, validate_params
+from ._validation import (
+    Choice,
+    InstanceOf,
+    Integer,
+    Real,
+    check_net_points,
+    check_tensor,
+    validate_params,
+)
 from .deep import DeepReLU
 from .geometry import Subspace
 from .manifolds import Manifold
@@ -57,10 +67,11 @@ __all__ = [
 NORMS = {"l2", "linf"}
 RESTRICTED_NORMS = {"l2", "l1", "linf"}
 
-# --- the parameters, declared once (advsub._validation) ----------------------------------
+
+# --- the parameters, declared once (advsub._validation) -------------------------------
 class FiniteNet(InstanceOf):
-    """A network of the given class whose weights are all finite (a diverged one is refused:
-    its attack sizes would read ``inf``, as if it were robust)."""
+    """A network of the given class whose weights are all finite (a diverged one is
+    refused: its attack sizes would read ``inf``, as if it were robust)."""
 
     def check(self, name, value, bound):
         value = super().check(name, value, bound)
@@ -81,22 +92,28 @@ DEEPFOOL = {"steps": STEPS, "overshoot": OVERSHOOT, "rtol": RTOL}
 
 
 def check_net_subspace(net, subspace) -> None:
-    """Raise unless ``net`` is an advsub network and ``subspace`` a :class:`Subspace` of its dimension."""
+    """Raise unless ``net`` is an advsub network and ``subspace`` a :class:`Subspace` of
+    its dimension."""
     NET.check("net", net, {})
     SUBSPACE.check("subspace", subspace, {})
     check_dimensions(net, subspace)
 
 
 def check_dimensions(net, subspace) -> None:
-    """Raise a ValueError unless the subspace lives in the network's input space (same d)."""
+    """Raise a ValueError unless the subspace lives in the network's input space (same
+    d)."""
     if subspace.d != net.d:
         raise ValueError(f"subspace.d={subspace.d} does not match net.d={net.d}")
 
 
 def check_two_layer(net, what: str) -> None:
-    """Raise a TypeError unless ``net`` is a :class:`TwoLayerReLU` (``what`` names the caller)."""
+    """Raise a TypeError unless ``net`` is a :class:`TwoLayerReLU` (``what`` names the
+    caller)."""
     if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"{what} is defined for a TwoLayerReLU only, got net of type {type(net).__name__}")
+        raise TypeError(
+            f"{what} is defined for a TwoLayerReLU only, got net of type "
+            f"{type(net).__name__}"
+        )
 
 
 def _orth(subspace, net) -> torch.Tensor:
@@ -113,12 +130,14 @@ def _expand(net, x: torch.Tensor) -> torch.Tensor:
 
 
 @validate_params({"net": NET, "subspace": SUBSPACE, "tol": TOL})
-def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float = 1e-8) -> torch.Tensor:
+def orthogonal_gradient(
+    net: EnsembleNet, x, subspace: Subspace, *, tol: float = 1e-8
+) -> torch.Tensor:
     r"""Π∇ₓN(x) in P⊥ coordinates (``subspace.orth_basis``): shape (E, n, ℓ).
 
     ``x`` (n, d) or (E, n, d) must lie in P (relative tolerance ``tol``). By the
-    invariance lemma this equals :math:`\sum_{i \in I(x)} u_i C^\top w_i(0)` (I(x) the neurons active at x) for (S)GD training
-    without weight decay (C = ``orth_basis``).
+    invariance lemma this equals :math:`\sum_{i \in I(x)} u_i C^\top w_i(0)` (I(x) the
+    neurons active at x) for (S)GD training without weight decay (C = ``orth_basis``).
     """
     check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
@@ -127,13 +146,17 @@ def orthogonal_gradient(net: EnsembleNet, x, subspace: Subspace, *, tol: float =
 
 
 # --- the first sign change along a ray -------------------------------------------
-def _first_flip_exact(net: TwoLayerReLU, x, direction, max_t: float, rtol: float) -> torch.Tensor:
-    """Smallest flipping scale along x + t·direction, t ∈ (0, max_t], for a two-layer net: (E, n).
+def _first_flip_exact(
+    net: TwoLayerReLU, x, direction, max_t: float, rtol: float
+) -> torch.Tensor:
+    """Smallest flipping scale along x + t·direction, t ∈ (0, max_t], for a two-layer
+    net: (E, n).
 
-    g(t) = s·N(x + t v) = Σ_i s u_i σ(a_i + t b_i) is piecewise linear; neuron i switches
-    at τ_i = −a_i/b_i and the slope then changes by s u_i |b_i| (on: +s u_i b_i with b_i > 0;
-    off: −s u_i b_i with b_i < 0). Cumulative sums over the sorted τ give g at every knot;
-    the first knot with g < 0 closes the segment holding the first crossing t*.
+    g(t) = s·N(x + t v) = Σ_i s u_i σ(a_i + t b_i) is piecewise linear; neuron i
+    switches at τ_i = −a_i/b_i and the slope then changes by s u_i |b_i| (on: +s u_i b_i
+    with b_i > 0; off: −s u_i b_i with b_i < 0). Cumulative sums over the sorted τ give
+    g at every knot; the first knot with g < 0 closes the segment holding the first
+    crossing t*.
     """
     x = _expand(net, x)
     a = net._preactivation(x)  # (E, n, m)
@@ -146,7 +169,11 @@ def _first_flip_exact(net: TwoLayerReLU, x, direction, max_t: float, rtol: float
     g0 = (cu * torch.relu(a)).sum(-1)
     active0 = (a > 0) | ((a == 0) & (b > 0))
     slope0 = (cu * b * active0).sum(-1)
-    tau = torch.where(b != 0, -a / torch.where(b != 0, b, torch.ones_like(b)), torch.full_like(a, -1.0))
+    tau = torch.where(
+        b != 0,
+        -a / torch.where(b != 0, b, torch.ones_like(b)),
+        torch.full_like(a, -1.0),
+    )
     valid = (tau > 0) & (b != 0)
     tau = torch.where(valid, tau, torch.full_like(a, math.inf))
     unbounded = not isinstance(max_t, torch.Tensor) and math.isinf(max_t)
@@ -161,12 +188,20 @@ def _first_flip_exact(net: TwoLayerReLU, x, direction, max_t: float, rtol: float
     tau, order = tau.sort(dim=-1)
     delta = delta.gather(-1, order)
     knots = torch.cat([torch.zeros_like(cap), tau, cap], dim=-1)  # (E, n, m + 2)
-    slopes = torch.cat([slope0[..., None], slope0[..., None] + delta.cumsum(-1)], dim=-1)  # slope after each knot but the last
+    slopes = torch.cat(
+        [slope0[..., None], slope0[..., None] + delta.cumsum(-1)], dim=-1
+    )  # slope after each knot but the last
     dt = knots[..., 1:] - knots[..., :-1]
-    g = torch.cat([g0[..., None], g0[..., None] + (slopes * dt).cumsum(-1)], dim=-1)  # g at every knot
-    # Rounding in the cumulative sums: a value within `eps` of 0 is 0 (N often rests at exactly 0
+    g = torch.cat(
+        [g0[..., None], g0[..., None] + (slopes * dt).cumsum(-1)], dim=-1
+    )  # g at every knot
+    # Rounding in the cumulative sums: a value within `eps` of 0 is 0 (N often rests at
+    # exactly 0
     # on a stretch where every neuron is off, and that is not a flip).
-    eps = 1e-10 * (g0.abs() + (net.u.abs()[:, None, :] * (a.abs() + b.abs() * knots[..., -1:])).sum(-1))
+    eps = 1e-10 * (
+        g0.abs()
+        + (net.u.abs()[:, None, :] * (a.abs() + b.abs() * knots[..., -1:])).sum(-1)
+    )
     neg = g < -eps[..., None]
     neg[..., 0] = False
     found = neg.any(-1)
@@ -179,14 +214,18 @@ def _first_flip_exact(net: TwoLayerReLU, x, direction, max_t: float, rtol: float
     if unbounded:  # the last linear piece extends to infinity
         g_last, slope_last = g[..., -1], slopes[..., -1]
         tail = (~found) & (slope_last < 0)
-        root_tail = knots[..., -1] + g_last.clamp(min=0) / (-torch.where(tail, slope_last, -torch.ones_like(slope_last)))
+        root_tail = knots[..., -1] + g_last.clamp(min=0) / (
+            -torch.where(tail, slope_last, -torch.ones_like(slope_last))
+        )
         out = torch.where(tail, root_tail * (1 + rtol / 2), out)
         found = found | tail
     out = torch.where(g0 == 0, torch.zeros_like(out), out)  # on the boundary already
     return torch.where(found | (g0 == 0), out, torch.full_like(out, math.inf))
 
 
-def _first_flip_scan(net: EnsembleNet, x, direction, max_t: float, rtol: float, grid: int = 256) -> torch.Tensor:
+def _first_flip_scan(
+    net: EnsembleNet, x, direction, max_t: float, rtol: float, grid: int = 256
+) -> torch.Tensor:
     """Grid scan of t ∈ (0, max_t] then bisection, for any network: (E, n).
 
     Can miss a sign change that starts and ends between two grid points.
@@ -219,38 +258,62 @@ def _first_flip_scan(net: EnsembleNet, x, direction, max_t: float, rtol: float, 
 
 
 def _first_flip(net, x, direction, max_t, rtol):
-    """Smallest flipping scale along x + t·direction for t ≤ max_t (a float, possibly inf, or (E, n))."""
+    """Smallest flipping scale along x + t·direction for t ≤ max_t (a float, possibly
+    inf, or (E, n))."""
     if isinstance(net, TwoLayerReLU):
         return _first_flip_exact(net, x, direction, max_t, rtol)
     if not isinstance(max_t, torch.Tensor) and math.isinf(max_t):
-        raise ValueError("max_norm must be finite for a network that is not a TwoLayerReLU (it is scanned on a grid)")
+        raise ValueError(
+            "max_norm must be finite for a network that is not a TwoLayerReLU (it is "
+            "scanned on a grid)"
+        )
     return _first_flip_scan(net, x, direction, max_t, rtol)
 
 
 @validate_params({"net": NET, "max_norm": MAX_NORM, "rtol": RTOL})
-def flip_along(net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rtol: float = 1e-6):
-    """Smallest step along a given direction that flips N(x): the size ‖z‖, z = t·direction/‖direction‖.
+def flip_along(
+    net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rtol: float = 1e-6
+):
+    """Smallest step along a given direction that flips N(x): the size ‖z‖, z =
+    t·direction/‖direction‖.
 
     Parameters
     ----------
     net : EnsembleNet
-        Exact (breakpoints) for a TwoLayerReLU, grid scan + bisection otherwise (``max_norm`` finite).
+        Exact (breakpoints) for a TwoLayerReLU, grid scan + bisection otherwise
+        (``max_norm`` finite).
     x : tensor (n, d) or (E, n, d)
     direction : tensor (d,), (E, d) or (E, n, d)
-        One direction for all, one per member, or one per point; normalised here (Euclidean).
+        One direction for all, one per member, or one per point; normalised here
+        (Euclidean).
     max_norm : float > 0 or inf
 
     Returns
     -------
-    size : (E, n), ``inf`` where no step of norm ≤ ``max_norm`` flips;  flipped : (E, n) bool.
+    size : (E, n), ``inf`` where no step of norm ≤ ``max_norm`` flips;  flipped : (E, n)
+        bool.
     """
     x = check_net_points("x", x, net)
-    direction = check_tensor("direction", direction, ndim=(1, 2, 3), dtype=net.dtype, device=net.device, last_dim=net.d)
+    direction = check_tensor(
+        "direction",
+        direction,
+        ndim=(1, 2, 3),
+        dtype=net.dtype,
+        device=net.device,
+        last_dim=net.d,
+    )
     if direction.ndim == 1:
         direction = direction.expand(net.ensemble, -1)
-    expected = (net.ensemble, net.d) if direction.ndim == 2 else (net.ensemble, x.shape[-2], net.d)
+    expected = (
+        (net.ensemble, net.d)
+        if direction.ndim == 2
+        else (net.ensemble, x.shape[-2], net.d)
+    )
     if tuple(direction.shape) != expected:
-        raise ValueError(f"direction must have shape (d,), (E, d) or (E, n, d) = {expected}, got {tuple(direction.shape)}")
+        raise ValueError(
+            f"direction must have shape (d,), (E, d) or (E, n, d) = {expected}, got "
+            f"{tuple(direction.shape)}"
+        )
     norm = direction.norm(dim=-1, keepdim=True)
     if bool((norm == 0).any()):
         raise ValueError("direction must be non-zero")
@@ -262,7 +325,8 @@ def flip_along(net: EnsembleNet, x, direction, *, max_norm: float = math.inf, rt
 # --- Theorem B: one universal direction ----------------------------------------------
 @validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
 def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
-    """The universal direction v/‖v‖, v = Σ_i u_i Π w_i, one unit vector in P⊥ per member: (E, d).
+    """The universal direction v/‖v‖, v = Σ_i u_i Π w_i, one unit vector in P⊥ per
+    member: (E, d).
 
     With (S)GD and no weight decay Π w_i = Π w_i(0) (invariance lemma), so v does not
     depend on the input nor on the training data. Raises if v = 0.
@@ -272,7 +336,10 @@ def universal_direction(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     v = torch.einsum("em,emd->ed", net.u, net.W) @ C @ C.T  # Π Σ u_i w_i
     norm = v.norm(dim=-1, keepdim=True)
     if bool((norm == 0).any()):
-        raise ValueError("the universal direction Σ_i u_i Π w_i is zero for some member: it has no direction")
+        raise ValueError(
+            "the universal direction Σ_i u_i Π w_i is zero for some member: it has no "
+            "direction"
+        )
     return v / norm
 
 
@@ -290,7 +357,15 @@ def self_term_agreement(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     return ((net.u * torch.einsum("eml,el->em", Wp, v)) > 0).to(net.dtype).mean(-1)
 
 
-@validate_params({"net": TWO_LAYER, "subspace": SUBSPACE, "max_norm": MAX_NORM, "rtol": RTOL, "tol": TOL})
+@validate_params(
+    {
+        "net": TWO_LAYER,
+        "subspace": SUBSPACE,
+        "max_norm": MAX_NORM,
+        "rtol": RTOL,
+        "tol": TOL,
+    }
+)
 def universal_perturbation(
     net: TwoLayerReLU,
     x,
@@ -300,7 +375,8 @@ def universal_perturbation(
     rtol: float = 1e-6,
     tol: float = 1e-8,
 ):
-    """Smallest step along −sign(N(x))·v/‖v‖ (:func:`universal_direction`) that flips N(x).
+    """Smallest step along −sign(N(x))·v/‖v‖ (:func:`universal_direction`) that flips
+    N(x).
 
     Parameters
     ----------
@@ -309,8 +385,8 @@ def universal_perturbation(
         Points of P (relative tolerance ``tol``).
     subspace : Subspace
     max_norm : float > 0 or inf
-        Largest step considered (Euclidean norm). With ``inf`` the exact piecewise-linear
-        structure decides whether any step flips.
+        Largest step considered (Euclidean norm). With ``inf`` the exact
+        piecewise-linear structure decides whether any step flips.
     rtol : float
         Relative tolerance on the size (the returned step flips).
 
@@ -325,7 +401,9 @@ def universal_perturbation(
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
     v = universal_direction(net, subspace)
     s = _sign(net._forward(x))
-    return flip_along(net, x, -s[..., None] * v[:, None, :], max_norm=max_norm, rtol=rtol)
+    return flip_along(
+        net, x, -s[..., None] * v[:, None, :], max_norm=max_norm, rtol=rtol
+    )
 
 
 # --- DeepFool-style attacks --------------------------------------------------------
@@ -339,10 +417,12 @@ def _vec_norm(v: torch.Tensor, norm: str) -> torch.Tensor:
 
 
 def _dual_step(grad: torch.Tensor, norm: str):
-    """The unit-cost direction that raises the linearised output fastest, and the dual norm of grad.
+    """The unit-cost direction that raises the linearised output fastest, and the dual
+    norm of grad.
 
     l2: grad/‖grad‖²;  linf: sign(grad)/‖grad‖₁;  l1: e_j/grad_j at j = argmax |grad_j|
-    (the whole budget on the steepest coordinate). Each step moves the linearised output by 1.
+    (the whole budget on the steepest coordinate). Each step moves the linearised output
+    by 1.
     """
     if norm == "l2":
         denom = (grad * grad).sum(-1)
@@ -360,14 +440,16 @@ def _dual_step(grad: torch.Tensor, norm: str):
 
 
 def _deepfool(net, x, B, norm, steps, overshoot):
-    """Linearised steps on g = s·N, aiming at g = −κ (κ = overshoot·|N(x)|) until x + z flips.
+    """Linearised steps on g = s·N, aiming at g = −κ (κ = overshoot·|N(x)|) until x + z
+    flips.
 
-    z = B c with c the coordinates in B: ``B`` is None (all of R^d, z = c), a shared basis
-    (d, r) or one basis per point (n, d, r). Each step is the norm's dual step
+    z = B c with c the coordinates in B: ``B`` is None (all of R^d, z = c), a shared
+    basis (d, r) or one basis per point (n, d, r). Each step is the norm's dual step
     (:func:`_dual_step`) on the coordinates: for l2 the closest point of the linearised
     level set. Aiming past the boundary avoids DeepFool's creeping towards a kink of the
     boundary that it never crosses; on a flat piece (zero gradient) the last gradient is
-    reused with doubling steps. Returns c (E, n, r), the map c ↦ z, and where x + z flips (E, n).
+    reused with doubling steps. Returns c (E, n, r), the map c ↦ z, and where x + z
+    flips (E, n).
     """
     x = _expand(net, x)
     out = net._forward(x)
@@ -380,7 +462,9 @@ def _deepfool(net, x, B, norm, steps, overshoot):
     else:
         embed = lambda c: torch.einsum("ndr,enr->end", B, c)  # noqa: E731
         coords = lambda v: torch.einsum("ndr,end->enr", B, v)  # noqa: E731
-    c = torch.zeros(E, n, d if B is None else B.shape[-1], dtype=x.dtype, device=x.device)
+    c = torch.zeros(
+        E, n, d if B is None else B.shape[-1], dtype=x.dtype, device=x.device
+    )
     done = torch.zeros(E, n, dtype=torch.bool, device=x.device)
     last = torch.zeros_like(c)
     boost = torch.ones(E, n, 1, dtype=x.dtype, device=x.device)
@@ -403,9 +487,11 @@ def _deepfool(net, x, B, norm, steps, overshoot):
 
 
 def _attack(net, x, B, norm, steps, overshoot, rtol, *, coordinate_norm=False):
-    """DeepFool then the first flip along the found direction: unit direction (E, n, d), size (E, n).
+    """DeepFool then the first flip along the found direction: unit direction (E, n, d),
+    size (E, n).
 
-    The size is the norm of z in R^d, or of its coordinates in B when ``coordinate_norm``.
+    The size is the norm of z in R^d, or of its coordinates in B when
+    ``coordinate_norm``.
     """
     c, embed, done = _deepfool(net, x, B, norm, steps, overshoot)
     z = embed(c)
@@ -414,7 +500,11 @@ def _attack(net, x, B, norm, steps, overshoot, rtol, *, coordinate_norm=False):
     safe_len = torch.where(ok, length, torch.ones_like(length))
     direction = z / safe_len[..., None]
     size = _first_flip(net, x, direction, safe_len, rtol)
-    size = torch.where(ok & (size <= length * (1 + rtol)), size, torch.where(ok, length, torch.full_like(length, math.inf)))
+    size = torch.where(
+        ok & (size <= length * (1 + rtol)),
+        size,
+        torch.where(ok, length, torch.full_like(length, math.inf)),
+    )
     on_boundary = net._forward(_expand(net, x)) == 0
     return direction, torch.where(on_boundary, torch.zeros_like(size), size)
 
@@ -425,7 +515,9 @@ def _finish(direction, size):
     return z, size
 
 
-@validate_params({"net": NET, "subspace": SUBSPACE, "norm": Choice(NORMS), **DEEPFOOL, "tol": TOL})
+@validate_params(
+    {"net": NET, "subspace": SUBSPACE, "norm": Choice(NORMS), **DEEPFOOL, "tol": TOL}
+)
 def orthogonal_attack(
     net: EnsembleNet,
     x,
@@ -437,13 +529,15 @@ def orthogonal_attack(
     rtol: float = 1e-6,
     tol: float = 1e-8,
 ):
-    """A small flipping perturbation restricted to P⊥ (DeepFool in P⊥, then a line search).
+    """A small flipping perturbation restricted to P⊥ (DeepFool in P⊥, then a line
+    search).
 
-    DeepFool steps {cite:p}`moosavi2016deepfool` on the orthogonal coordinates c (z = C c,
-    C = ``subspace.orth_basis``) until x + z flips; then the first flip along z/‖z‖
+    DeepFool steps {cite:p}`moosavi2016deepfool` on the orthogonal coordinates c (z = C
+    c, C = ``subspace.orth_basis``) until x + z flips; then the first flip along z/‖z‖
     (exact for a two-layer net, :func:`universal_perturbation`'s method). For a
-    :class:`~advsub.network.TwoLayerReLU` the universal step is a second candidate and the
-    smaller of the two is returned, so the size is never larger than the universal size.
+    :class:`~advsub.network.TwoLayerReLU` the universal step is a second candidate and
+    the smaller of the two is returned, so the size is never larger than the universal
+    size.
 
     Parameters
     ----------
@@ -452,10 +546,10 @@ def orthogonal_attack(
         Points of P (relative tolerance ``tol``).
     subspace : Subspace
     norm : {"l2", "linf"}
-        ``"l2"``: Euclidean norm of z. ``"linf"``: the ℓ∞ norm max_j |z_j| of z in R^d (z ∈ P⊥);
-        the step is the sign step in the coordinates of ``orth_basis``, which is the exact
-        dual-norm step when P is axis-aligned (then ‖z‖_∞ is the ℓ∞ norm of the ℓ orthogonal
-        coordinates) and a heuristic otherwise.
+        ``"l2"``: Euclidean norm of z. ``"linf"``: the ℓ∞ norm max_j |z_j| of z in R^d
+        (z ∈ P⊥); the step is the sign step in the coordinates of ``orth_basis``, which
+        is the exact dual-norm step when P is axis-aligned (then ‖z‖_∞ is the ℓ∞ norm of
+        the ℓ orthogonal coordinates) and a heuristic otherwise.
     steps : int
         Maximal number of DeepFool steps.
     overshoot : float ≥ 0
@@ -495,7 +589,8 @@ def unconstrained_attack(
     overshoot: float = 0.02,
     rtol: float = 1e-6,
 ):
-    """The same DeepFool attack in all of R^d, for comparison with :func:`orthogonal_attack`.
+    """The same DeepFool attack in all of R^d, for comparison with
+    :func:`orthogonal_attack`.
 
     ``x`` (n, d) or (E, n, d) may be anywhere. Returns z (E, n, d) and its norm (E, n)
     (``"l2"`` or ``"linf"``, coordinates of R^d), ``inf`` where nothing flipped.
@@ -504,22 +599,33 @@ def unconstrained_attack(
     return _finish(*_attack(net, x, None, norm, steps, overshoot, rtol))
 
 
-# --- attacks restricted to any linear space, per point, and in other norms -------------
+# --- attacks restricted to any linear space, per point, and in other norms ------------
 def _restricted(net, x, B, norm, steps, overshoot, rtol):
-    """The book's attack (:func:`advsub.attacks.orthogonal_attack`'s DeepFool and line search)
-    in the coordinates c of B (z = B c), its size measured as the norm of c: (z (E,n,d), size (E,n))."""
-    return _finish(*_attack(net, x, B, norm, steps, overshoot, rtol, coordinate_norm=True))
+    """The book's attack (:func:`advsub.attacks.orthogonal_attack`'s DeepFool and line
+    search) in the coordinates c of B (z = B c), its size measured as the norm of c: (z
+    (E,n,d), size (E,n))."""
+    return _finish(
+        *_attack(net, x, B, norm, steps, overshoot, rtol, coordinate_norm=True)
+    )
 
 
 @validate_params({"net": NET, "norm": Choice(RESTRICTED_NORMS), **DEEPFOOL})
 def restricted_attack(
-    net: EnsembleNet, x, basis, *, norm: str = "l2", steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6
+    net: EnsembleNet,
+    x,
+    basis,
+    *,
+    norm: str = "l2",
+    steps: int = 50,
+    overshoot: float = 0.02,
+    rtol: float = 1e-6,
 ):
     """A small flipping perturbation z = B c restricted to the span of ``basis``.
 
-    DeepFool steps {cite:p}`moosavi2016deepfool` on the coordinates c, with the step that is
-    optimal for the linearised network in the chosen norm of c, until x + z flips; then
-    the first flip along z (exact for a two-layer net, a grid scan and bisection otherwise).
+    DeepFool steps {cite:p}`moosavi2016deepfool` on the coordinates c, with the step
+    that is optimal for the linearised network in the chosen norm of c, until x + z
+    flips; then the first flip along z (exact for a two-layer net, a grid scan and
+    bisection otherwise).
 
     Parameters
     ----------
@@ -539,17 +645,32 @@ def restricted_attack(
         The norm of c (``inf`` where nothing flipped).
     """
     x = check_net_points("x", x, net)
-    basis = check_tensor("basis", basis, ndim=(2, 3), dtype=net.dtype, device=net.device)
+    basis = check_tensor(
+        "basis", basis, ndim=(2, 3), dtype=net.dtype, device=net.device
+    )
     if basis.shape[-2] != net.d:
-        raise ValueError(f"basis must have {net.d} rows (one per input coordinate), got shape {tuple(basis.shape)}")
+        raise ValueError(
+            f"basis must have {net.d} rows (one per input coordinate), got shape "
+            f"{tuple(basis.shape)}"
+        )
     if basis.ndim == 3 and basis.shape[0] != x.shape[-2]:
-        raise ValueError(f"a per-point basis must have one entry per point ({x.shape[-2]}), got shape {tuple(basis.shape)}")
+        raise ValueError(
+            f"a per-point basis must have one entry per point ({x.shape[-2]}), got "
+            f"shape {tuple(basis.shape)}"
+        )
     return _restricted(net, x, basis, norm, steps, overshoot, rtol)
 
 
 @validate_params({"net": NET, "subspace": SUBSPACE, **DEEPFOOL, "tol": TOL})
 def orthogonal_l1_attack(
-    net: EnsembleNet, x, subspace: Subspace, *, steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6, tol: float = 1e-8
+    net: EnsembleNet,
+    x,
+    subspace: Subspace,
+    *,
+    steps: int = 50,
+    overshoot: float = 0.02,
+    rtol: float = 1e-6,
+    tol: float = 1e-8,
 ):
     """A small flipping perturbation in P⊥ measured in ℓ1: (z (E, n, d), size (E, n)).
 
@@ -560,14 +681,34 @@ def orthogonal_l1_attack(
     """
     check_dimensions(net, subspace)
     x = check_net_points("x", x, net, subspace=subspace, tol=tol)
-    return _restricted(net, x, subspace.orth_basis.to(net.device, net.dtype), "l1", steps, overshoot, rtol)
+    return _restricted(
+        net,
+        x,
+        subspace.orth_basis.to(net.device, net.dtype),
+        "l1",
+        steps,
+        overshoot,
+        rtol,
+    )
 
 
-@validate_params({"net": NET, "manifold": InstanceOf(Manifold, "a Manifold"), **DEEPFOOL})
-def normal_attack(net: EnsembleNet, manifold: Manifold, theta, *, steps: int = 50, overshoot: float = 0.02, rtol: float = 1e-6):
-    """The smallest ℓ2 flip found in the normal space N_x at each manifold point x = x(θ).
+@validate_params(
+    {"net": NET, "manifold": InstanceOf(Manifold, "a Manifold"), **DEEPFOOL}
+)
+def normal_attack(
+    net: EnsembleNet,
+    manifold: Manifold,
+    theta,
+    *,
+    steps: int = 50,
+    overshoot: float = 0.02,
+    rtol: float = 1e-6,
+):
+    """The smallest ℓ2 flip found in the normal space N_x at each manifold point x =
+    x(θ).
 
-    Returns z (E, n, d) (in N_x, zero where nothing flipped) and ‖z‖ (E, n) (``inf`` there).
+    Returns z (E, n, d) (in N_x, zero where nothing flipped) and ‖z‖ (E, n) (``inf``
+    there).
     """
     if manifold.d != net.d:
         raise ValueError(f"manifold.d={manifold.d} does not match net.d={net.d}")
@@ -578,16 +719,22 @@ def normal_attack(net: EnsembleNet, manifold: Manifold, theta, *, steps: int = 5
 
 # --- the certificate ---------------------------------------------------------------
 @validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
-def orthogonal_lipschitz_constant(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
-    """‖W⊥‖_op·‖u‖ per member, (E,): a Lipschitz constant of N along P⊥, W⊥ = W C (m×ℓ)."""
+def orthogonal_lipschitz_constant(
+    net: TwoLayerReLU, subspace: Subspace
+) -> torch.Tensor:
+    """‖W⊥‖_op·‖u‖ per member, (E,): a Lipschitz constant of N along P⊥,
+    W⊥ = W C (m×ℓ)."""
     check_dimensions(net, subspace)
     W_orth = net.W @ _orth(subspace, net)  # (E, m, ℓ)
     return torch.linalg.matrix_norm(W_orth, ord=2) * net.u.norm(dim=-1)
 
 
 @validate_params({"net": TWO_LAYER, "subspace": SUBSPACE})
-def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
-    """|N(x)| / (‖W⊥‖_op ‖u‖): no z ∈ P⊥ of smaller norm changes the sign of N(x): (E, n).
+def certified_orthogonal_radius(
+    net: TwoLayerReLU, x, subspace: Subspace
+) -> torch.Tensor:
+    """|N(x)| / (‖W⊥‖_op ‖u‖): no z ∈ P⊥ of smaller norm changes the sign of N(x): (E,
+    n).
 
     For z ∈ P⊥, ∇N·z = Σ_i s_i u_i (Π w_i)·z with s ∈ {0,1}^m (biases included), and
     ‖Σ_i s_i u_i Π w_i‖ = ‖W⊥ᵀ(s⊙u)‖ ≤ ‖W⊥‖_op ‖u‖ (= ‖W⊥‖_op for a fixed second layer).
@@ -598,16 +745,21 @@ def certified_orthogonal_radius(net: TwoLayerReLU, x, subspace: Subspace) -> tor
     x = check_net_points("x", x, net)
     lip = orthogonal_lipschitz_constant(net, subspace)[:, None]
     out = net._forward(x).abs()
-    return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))
+    return torch.where(
+        lip > 0,
+        out / torch.where(lip > 0, lip, torch.ones_like(lip)),
+        torch.full_like(out, math.inf),
+    )
 
 
-# --- a certificate for deeper networks ------------------------------------------------------
+# --- a certificate for deeper networks ------------------------------------------------
 @validate_params({"net": DEEP, "subspace": SUBSPACE})
 def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.Tensor:
-    r"""A Lipschitz constant of N along P⊥, per member, (E,): :math:`\|W_1 C\|_{op} \prod_{l \ge 2} \|W_l\|_{op} \|u\|`.
+    r"""A Lipschitz constant of N along P⊥, per member, (E,): :math:`\|W_1 C\|_{op}
+    \prod_{l \ge 2} \|W_l\|_{op} \|u\|`.
 
-    For z ∈ P⊥ the directional derivative is uᵀ D_L W_L ⋯ D_1 W_1 C c with 0/1 diagonal D_l,
-    and every factor is bounded by its operator norm.
+    For z ∈ P⊥ the directional derivative is uᵀ D_L W_L ⋯ D_1 W_1 C c with 0/1 diagonal
+    D_l, and every factor is bounded by its operator norm.
     """
     check_dimensions(net, subspace)
     C = subspace.orth_basis.to(net.device, net.dtype)
@@ -618,20 +770,28 @@ def deep_orthogonal_lipschitz_bound(net: DeepReLU, subspace: Subspace) -> torch.
 
 
 @validate_params({"net": DEEP, "subspace": SUBSPACE})
-def deep_certified_orthogonal_radius(net: DeepReLU, x, subspace: Subspace) -> torch.Tensor:
-    """|N(x)| / :func:`deep_orthogonal_lipschitz_bound`: no z ∈ P⊥ of smaller norm flips x: (E, n)."""
+def deep_certified_orthogonal_radius(
+    net: DeepReLU, x, subspace: Subspace
+) -> torch.Tensor:
+    """|N(x)| / :func:`deep_orthogonal_lipschitz_bound`: no z ∈ P⊥ of smaller norm flips
+    x: (E, n)."""
     lip = deep_orthogonal_lipschitz_bound(net, subspace)[:, None]
     x = check_net_points("x", x, net)
     out = net._forward(x).abs()
-    return torch.where(lip > 0, out / torch.where(lip > 0, lip, torch.ones_like(lip)), torch.full_like(out, math.inf))
+    return torch.where(
+        lip > 0,
+        out / torch.where(lip > 0, lip, torch.ones_like(lip)),
+        torch.full_like(out, math.inf),
+    )
 
 
-# --- old names ---------------------------------------------------------------------------------
+# --- old names ------------------------------------------------------------------------
 _MOVED = {"AttackSample", "attack_sample", "attack_experiment", "attack_sweep"}
 
 
 def __getattr__(name: str):
-    """``advsub.attacks.attack_sample`` and friends moved to :mod:`advsub.experiments.attack_samples`.
+    """``advsub.attacks.attack_sample`` and friends moved to
+    :mod:`advsub.experiments.attack_samples`.
 
     A compatibility shim: the old names still import from here, loaded on first use.
     """

@@ -1,6 +1,8 @@
-"""Old path of the "beyond the paper" tools, kept so that ``advsub.beyond`` still imports.
+"""Old path of the "beyond the paper" tools, kept so that ``advsub.beyond`` still
+imports.
 
-``beyond`` named a part of the book, not a concept; its contents now live with their concepts:
+``beyond`` named a part of the book, not a concept; its contents now live with their
+concepts:
 
 * the attacks restricted to any linear space, in other norms and in the normal spaces of
   a manifold (:func:`restricted_attack`, :func:`orthogonal_l1_attack`,
@@ -11,6 +13,7 @@
   :func:`norm_equivalence_bounds`, :func:`deep_orthogonal_gradient_law`) in
   :mod:`advsub.theory`.
 """
+
 from .attacks import (  # noqa: F401
     deep_certified_orthogonal_radius,
     deep_orthogonal_lipschitz_bound,
@@ -18,7 +21,11 @@ from .attacks import (  # noqa: F401
     orthogonal_l1_attack,
     restricted_attack,
 )
-from .theory import deep_orthogonal_gradient_law, norm_equivalence_bounds, predicted_norm_ratio  # noqa: F401
+from .theory import (
+    deep_orthogonal_gradient_law,
+    norm_equivalence_bounds,
+    predicted_norm_ratio,
+)  # noqa: F401
 
 __all__ = [
     "restricted_attack",

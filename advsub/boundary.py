@@ -10,13 +10,21 @@ no step size and no bisection tolerance. The pictures chapter uses it to measure
 how far the boundary is from a data point along the data and orthogonally to it,
 and at which angle the boundary crosses the data.
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-from ._validation import Boolean, InstanceOf, Real, check_net_points, check_tensor, validate_params
+from ._validation import (
+    Boolean,
+    InstanceOf,
+    Real,
+    check_net_points,
+    check_tensor,
+    validate_params,
+)
 from .geometry import Subspace
 from .attacks import flip_along
 from .network import TwoLayerReLU
@@ -29,18 +37,35 @@ __all__ = ["boundary_distance", "line_zeros", "boundary_angle", "crossing_angles
 NET = InstanceOf(TwoLayerReLU, "a TwoLayerReLU")
 
 
-def _first_crossing(net: TwoLayerReLU, x: torch.Tensor, v: torch.Tensor, t_max: float) -> torch.Tensor:
-    """Smallest t in (0, t_max] where N(x + t v) has the sign opposite to N(x): (E, n); inf if none.
+def _first_crossing(
+    net: TwoLayerReLU, x: torch.Tensor, v: torch.Tensor, t_max: float
+) -> torch.Tensor:
+    """Smallest t in (0, t_max] where N(x + t v) has the sign opposite to N(x): (E, n);
+    inf if none.
 
-    :func:`advsub.attacks.flip_along` (exact for a two-layer network: one root finder in the
-    package) to relative precision 1e-12. x (n, d) and v (n, d), unit rows.
+    :func:`advsub.attacks.flip_along` (exact for a two-layer network: one root finder in
+    the package) to relative precision 1e-12. x (n, d) and v (n, d), unit rows.
     """
-    return flip_along(net, x, v.expand(net.ensemble, -1, -1), max_norm=t_max, rtol=_RTOL)[0]
+    return flip_along(
+        net, x, v.expand(net.ensemble, -1, -1), max_norm=t_max, rtol=_RTOL
+    )[0]
 
 
-@validate_params({"net": NET, "max_dist": Real(low=0.0, closed="neither", allow_inf=True),
-                  "both_ways": Boolean()})
-def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math.inf, both_ways: bool = True) -> torch.Tensor:
+@validate_params(
+    {
+        "net": NET,
+        "max_dist": Real(low=0.0, closed="neither", allow_inf=True),
+        "both_ways": Boolean(),
+    }
+)
+def boundary_distance(
+    net: TwoLayerReLU,
+    x,
+    direction,
+    *,
+    max_dist: float = math.inf,
+    both_ways: bool = True,
+) -> torch.Tensor:
     """Distance from x to the decision boundary along a direction: (E, n).
 
     The smallest t ≥ 0 such that N(x + t v̂) (or N(x − t v̂) when ``both_ways``)
@@ -60,7 +85,14 @@ def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math
     x = check_net_points("x", x, net)
     if x.ndim != 2:
         raise ValueError(f"x must have shape (n, d), got shape {tuple(x.shape)}")
-    v = check_tensor("direction", direction, ndim=(1, 2), dtype=net.dtype, device=net.device, last_dim=net.d)
+    v = check_tensor(
+        "direction",
+        direction,
+        ndim=(1, 2),
+        dtype=net.dtype,
+        device=net.device,
+        last_dim=net.d,
+    )
     v = v.expand_as(x)
     norms = v.norm(dim=-1, keepdim=True)
     if bool((norms == 0).any()):
@@ -74,12 +106,17 @@ def boundary_distance(net: TwoLayerReLU, x, direction, *, max_dist: float = math
 
 @validate_params({"net": NET})
 def line_zeros(net: TwoLayerReLU, start, end, *, member: int = 0) -> torch.Tensor:
-    """Every point where member ``member`` changes sign on the segment [start, end]: (r, d).
+    """Every point where member ``member`` changes sign on the segment [start, end]: (r,
+    d).
 
     Walks the segment crossing after crossing with the exact first-crossing rule.
     """
-    p = check_tensor("start", start, ndim=1, dtype=net.dtype, device=net.device, last_dim=net.d)
-    q = check_tensor("end", end, ndim=1, dtype=net.dtype, device=net.device, last_dim=net.d)
+    p = check_tensor(
+        "start", start, ndim=1, dtype=net.dtype, device=net.device, last_dim=net.d
+    )
+    q = check_tensor(
+        "end", end, ndim=1, dtype=net.dtype, device=net.device, last_dim=net.d
+    )
     one = net.member(member)
     length = float((q - p).norm())
     if length == 0:
@@ -112,11 +149,18 @@ def boundary_angle(net: TwoLayerReLU, x, subspace: Subspace) -> torch.Tensor:
 
 
 @validate_params({"net": NET, "subspace": InstanceOf(Subspace, "a Subspace")})
-def crossing_angles(net: TwoLayerReLU, start, end, subspace: Subspace) -> list[torch.Tensor]:
-    """For every member, the angles (degrees, :func:`boundary_angle`) at which the boundary
-    crosses the segment [start, end] of the data subspace: a list of E tensors (r_e,)."""
+def crossing_angles(
+    net: TwoLayerReLU, start, end, subspace: Subspace
+) -> list[torch.Tensor]:
+    """For every member, the angles (degrees, :func:`boundary_angle`) at which the
+    boundary crosses the segment [start, end] of the data subspace: a list of E tensors
+    (r_e,)."""
     out = []
     for e in range(net.ensemble):
         z = line_zeros(net, start, end, member=e)
-        out.append(boundary_angle(net.member(e), z, subspace)[0] if len(z) else torch.zeros(0, dtype=net.dtype))
+        out.append(
+            boundary_angle(net.member(e), z, subspace)[0]
+            if len(z)
+            else torch.zeros(0, dtype=net.dtype)
+        )
     return out

@@ -1,4 +1,5 @@
-"""Real data that lies in a linear subspace: scikit-learn's bundled 8×8 digits (no download).
+"""Real data that lies in a linear subspace: scikit-learn's bundled 8×8 digits (no
+download).
 
 Two views of the same images, each with the subspace P the training images lie in:
 
@@ -11,8 +12,10 @@ Two views of the same images, each with the subspace P the training images lie i
   through the origin, as the theorems require. The data lies exactly in P (dim k).
 
 Every image is rescaled to norm √64 = 8 (the book's convention ‖x‖ = √d; a rescaling
-keeps an image in P). Labels: +1 for ``positive`` (by default the second class), −1 else.
+keeps an image in P). Labels: +1 for ``positive`` (by default the second class), −1
+else.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +53,8 @@ def digits_dataset(
     k : int
         Number of principal directions (``view="pca"`` only; default 10).
     positive : int or None
-        The digit labelled +1 (default: ``classes[1]`` for two classes; required otherwise).
+        The digit labelled +1 (default: ``classes[1]`` for two classes; required
+        otherwise).
     split : {"train", "test", "all"}
         A fixed random split (``test_fraction`` of each class to the test part, by
         ``seed``). The subspace is always computed from the training part; test images
@@ -70,12 +74,23 @@ def digits_dataset(
     try:
         classes = tuple(int(c) for c in classes)
     except TypeError as exc:
-        raise TypeError(f"classes must be a sequence of digits, got classes={classes!r}") from exc
-    if len(classes) < 2 or len(set(classes)) != len(classes) or any(c < 0 or c > 9 for c in classes):
-        raise ValueError(f"classes must hold at least two distinct digits in 0..9, got classes={classes}")
+        raise TypeError(
+            f"classes must be a sequence of digits, got classes={classes!r}"
+        ) from exc
+    if (
+        len(classes) < 2
+        or len(set(classes)) != len(classes)
+        or any(c < 0 or c > 9 for c in classes)
+    ):
+        raise ValueError(
+            "classes must hold at least two distinct digits in 0..9, got "
+            f"classes={classes}"
+        )
     view = check_choice("view", view, {"pixels", "pca"})
     split = check_choice("split", split, {"train", "test", "all"})
-    test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, high_inclusive=False)
+    test_fraction = check_float(
+        "test_fraction", test_fraction, low=0.0, high=1.0, high_inclusive=False
+    )
     seed = check_seed(seed)
     if view == "pixels" and k is not None:
         raise ValueError(f"k is only used by view='pca', got k={k} with view='pixels'")
@@ -83,7 +98,10 @@ def digits_dataset(
         k = check_int("k", 10 if k is None else k, low=1, high=_SIDE * _SIDE - 1)
     if positive is None:
         if len(classes) != 2:
-            raise ValueError(f"positive must name the +1 digit when more than two classes are kept, got classes={classes}")
+            raise ValueError(
+                "positive must name the +1 digit when more than two classes are kept, "
+                f"got classes={classes}"
+            )
         positive = classes[1]
     positive = check_int("positive", positive, low=0, high=9)
     if positive not in classes:
@@ -99,22 +117,40 @@ def digits_dataset(
         n_test = int(round(test_fraction * idx.size))
         test_idx.append(idx[:n_test])
         train_idx.append(idx[n_test:])
-    train_idx, test_idx = np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(test_idx))
+    train_idx, test_idx = (
+        np.sort(np.concatenate(train_idx)),
+        np.sort(np.concatenate(test_idx)),
+    )
     train = images[train_idx]
 
     if view == "pixels":
         live = np.any(train != 0, axis=0)
         if live.all():
-            raise ValueError(f"no pixel is zero in every training image of classes={classes}: the pixel view has no P⊥")
+            raise ValueError(
+                f"no pixel is zero in every training image of classes={classes}: the "
+                "pixel view has no P⊥"
+            )
         eye = np.eye(_SIDE * _SIDE)
-        subspace = Subspace(torch.as_tensor(eye[:, live]), torch.as_tensor(eye[:, ~live]))
+        subspace = Subspace(
+            torch.as_tensor(eye[:, live]), torch.as_tensor(eye[:, ~live])
+        )
     else:
         _, _, vt = np.linalg.svd(train, full_matrices=True)
-        subspace = Subspace(torch.as_tensor(vt[:k].T.copy()), torch.as_tensor(vt[k:].T.copy()))
+        subspace = Subspace(
+            torch.as_tensor(vt[:k].T.copy()), torch.as_tensor(vt[k:].T.copy())
+        )
 
-    pick = {"train": train_idx, "test": test_idx, "all": np.sort(np.concatenate([train_idx, test_idx]))}[split]
+    pick = {
+        "train": train_idx,
+        "test": test_idx,
+        "all": np.sort(np.concatenate([train_idx, test_idx])),
+    }[split]
     X = subspace.project(torch.as_tensor(images[pick]))
     norms = X.norm(dim=1, keepdim=True)
-    X = X / torch.where(norms > 0, norms, torch.ones_like(norms)) * math.sqrt(_SIDE * _SIDE)
+    X = (
+        X
+        / torch.where(norms > 0, norms, torch.ones_like(norms))
+        * math.sqrt(_SIDE * _SIDE)
+    )
     y = torch.as_tensor(np.where(target[pick] == positive, 1.0, -1.0))
     return X, y, subspace

@@ -4,6 +4,7 @@ Conventions used across the package: ``d`` is the ambient dimension, P has
 dimension ``d - ell`` and its orthogonal complement P⊥ has dimension ``ell``.
 ``Π`` is the orthogonal projection onto P⊥.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,7 +74,8 @@ class Subspace:
     @classmethod
     @validate_params({"d": D, "ell": ELL})
     def axis_aligned(cls, d: int, ell: int) -> "Subspace":
-        """P = span(e₁, …, e_(d−ℓ)), the first d − ℓ coordinate axes; P⊥ = span of the last ℓ axes."""
+        """P = span(e₁, …, e_(d−ℓ)), the first d − ℓ coordinate axes; P⊥ = span of the
+        last ℓ axes."""
         eye = torch.eye(d, dtype=torch.float64)
         return cls(eye[:, : d - ell].contiguous(), eye[:, d - ell :].contiguous())
 
@@ -86,10 +88,16 @@ class Subspace:
         """
         d, p = basis.shape
         if not 1 <= p <= d - 1:
-            raise ValueError(f"basis must have between 1 and d-1={d - 1} columns (ell = d - columns in 1..d-1), got shape {tuple(basis.shape)}")
+            raise ValueError(
+                f"basis must have between 1 and d-1={d - 1} columns (ell = d - columns "
+                f"in 1..d-1), got shape {tuple(basis.shape)}"
+            )
         sv = torch.linalg.svdvals(basis)
         if sv[-1] <= 1e-10 * sv[0]:
-            raise ValueError(f"basis must have full column rank, got singular values down to {float(sv[-1]):.3g}")
+            raise ValueError(
+                "basis must have full column rank, got singular values down to "
+                f"{float(sv[-1]):.3g}"
+            )
         q, r = torch.linalg.qr(basis)
         q = q * torch.sign(torch.diagonal(r))
         # Complement: eigenvectors of I − QQᵀ with eigenvalue 1.
@@ -129,7 +137,8 @@ class Subspace:
 
     @validate_params({"tol": Real(low=0.0)})
     def contains(self, x, tol: float = 1e-8) -> torch.Tensor:
-        """Whether each row lies in P: ‖Πx‖ ≤ tol · max(1, ‖x‖). Shape (..., d) → (...) bool."""
+        """Whether each row lies in P: ‖Πx‖ ≤ tol · max(1, ‖x‖). Shape (..., d) → (...)
+        bool."""
         x = self._as(x)
         dist = self.project_orth(x).norm(dim=-1)
         return dist <= tol * torch.clamp(x.norm(dim=-1), min=1.0)
@@ -138,12 +147,14 @@ class Subspace:
         return f"Subspace(d={self.d}, ell={self.ell})"
 
 
-@validate_params({
-    "subspace": InstanceOf(Subspace, "a Subspace"),
-    "n": Integer(low=1),
-    "labels": Choice({"random", "linear"}),
-    "norm": Optional(Real(low=0.0, closed="neither")),
-})
+@validate_params(
+    {
+        "subspace": InstanceOf(Subspace, "a Subspace"),
+        "n": Integer(low=1),
+        "labels": Choice({"random", "linear"}),
+        "norm": Optional(Real(low=0.0, closed="neither")),
+    }
+)
 def make_dataset(
     subspace: Subspace,
     n: int,

@@ -1,4 +1,5 @@
-"""Curved data manifolds in R^d and their normal spaces (the book's "beyond the paper" part).
+"""Curved data manifolds in R^d and their normal spaces (the book's "beyond the paper"
+part).
 
 A :class:`Manifold` is a smooth compact k-dimensional manifold embedded in R^d by a
 map θ ↦ x(θ). At each point it has a k-dimensional tangent space T_x (the columns of
@@ -14,6 +15,7 @@ the linear analogue is the pair (P, P⊥). Two families:
   norm r; the curve winds through a 2F-dimensional span, so for 2F close to d the
   data spans almost all of R^d although the manifold is only k-dimensional.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +29,8 @@ __all__ = ["Manifold", "make_manifold_dataset", "manifold_labels"]
 
 
 class Manifold:
-    """A smooth k-dimensional manifold in R^d, given by its embedding θ ↦ x(θ) (use the constructors).
+    """A smooth k-dimensional manifold in R^d, given by its embedding θ ↦ x(θ) (use the
+    constructors).
 
     Attributes
     ----------
@@ -38,8 +41,8 @@ class Manifold:
     radius : float
         Every point has norm ``radius``.
     span : Subspace
-        The linear span of the manifold as the data subspace P (its ``orth_basis`` is the
-        part of every normal space where the linear theory applies).
+        The linear span of the manifold as the data subspace P (its ``orth_basis`` is
+        the part of every normal space where the linear theory applies).
     kind : str
         ``"sphere"`` or ``"trigonometric"``.
     """
@@ -55,47 +58,73 @@ class Manifold:
 
     # --- constructors -----------------------------------------------------
     @classmethod
-    def sphere(cls, d: int, dim: int = 1, *, radius: float | None = None, seed: int) -> "Manifold":
-        """The ``dim``-sphere of radius ``radius`` (√d by default) in a random (dim+1)-dimensional subspace.
+    def sphere(
+        cls, d: int, dim: int = 1, *, radius: float | None = None, seed: int
+    ) -> "Manifold":
+        """The ``dim``-sphere of radius ``radius`` (√d by default) in a random
+        (dim+1)-dimensional subspace.
 
         Parameters θ are unit vectors of R^(dim+1): x(θ) = radius · V θ.
         """
         d = check_int("d", d, low=3)
         dim = check_int("dim", dim, low=1, high=d - 2)
-        radius = math.sqrt(d) if radius is None else check_float("radius", radius, low=0.0, low_inclusive=False)
+        radius = (
+            math.sqrt(d)
+            if radius is None
+            else check_float("radius", radius, low=0.0, low_inclusive=False)
+        )
         V = Subspace.random(d, d - dim - 1, seed=seed).basis
         return cls("sphere", d, dim, radius, V)
 
     @classmethod
     def trigonometric(
-        cls, d: int, dim: int = 1, n_frequencies: int = 4, *, max_frequency: int | None = None, radius: float | None = None, seed: int
+        cls,
+        d: int,
+        dim: int = 1,
+        n_frequencies: int = 4,
+        *,
+        max_frequency: int | None = None,
+        radius: float | None = None,
+        seed: int,
     ) -> "Manifold":
-        """A curved ``dim``-torus winding through a 2·``n_frequencies``-dimensional random subspace.
+        """A curved ``dim``-torus winding through a 2·``n_frequencies``-dimensional
+        random subspace.
 
         The first ``dim`` frequency vectors are the unit vectors e_1..e_k (so the map is
         one-to-one); the others are distinct random integer vectors with entries in
-        [−max_frequency, max_frequency] (by default the smallest range, at least 2, that holds
-        ``n_frequencies`` of them; for a curve, the frequencies 1..F). Larger frequencies
-        bend the manifold more. Parameters θ are angles in [0, 2π)^dim.
+        [−max_frequency, max_frequency] (by default the smallest range, at least 2, that
+        holds ``n_frequencies`` of them; for a curve, the frequencies 1..F). Larger
+        frequencies bend the manifold more. Parameters θ are angles in [0, 2π)^dim.
         """
         d = check_int("d", d, low=3)
         dim = check_int("dim", dim, low=1)
-        n_frequencies = check_int("n_frequencies", n_frequencies, low=dim, high=(d - 1) // 2)
+        n_frequencies = check_int(
+            "n_frequencies", n_frequencies, low=dim, high=(d - 1) // 2
+        )
         if max_frequency is None:
             max_frequency = 2 if dim > 1 else 1
             while (2 * max_frequency + 1) ** dim // 2 < n_frequencies:
                 max_frequency += 1
         max_frequency = check_int("max_frequency", max_frequency, low=1)
-        radius = math.sqrt(d) if radius is None else check_float("radius", radius, low=0.0, low_inclusive=False)
+        radius = (
+            math.sqrt(d)
+            if radius is None
+            else check_float("radius", radius, low=0.0, low_inclusive=False)
+        )
         seed = check_seed(seed)
         g = torch.Generator(device="cpu").manual_seed(seed)
         freqs = [tuple(int(i == k) for i in range(dim)) for k in range(dim)]
         seen = set(freqs)
         limit = (2 * max_frequency + 1) ** dim // 2  # vectors modulo sign, excluding 0
         if n_frequencies > limit:
-            raise ValueError(f"n_frequencies={n_frequencies} exceeds the {limit} distinct frequency vectors with max_frequency={max_frequency}")
+            raise ValueError(
+                f"n_frequencies={n_frequencies} exceeds the {limit} distinct frequency "
+                f"vectors with max_frequency={max_frequency}"
+            )
         while len(freqs) < n_frequencies:
-            f = torch.randint(-max_frequency, max_frequency + 1, (dim,), generator=g).tolist()
+            f = torch.randint(
+                -max_frequency, max_frequency + 1, (dim,), generator=g
+            ).tolist()
             nz = [v for v in f if v != 0]
             if not nz:
                 continue
@@ -104,8 +133,17 @@ class Manifold:
             if tuple(f) not in seen:
                 seen.add(tuple(f))
                 freqs.append(tuple(f))
-        basis = Subspace.random(d, d - 2 * n_frequencies, seed=seed).basis  # columns a_1..a_F, b_1..b_F
-        return cls("trigonometric", d, dim, radius, basis, torch.tensor(freqs, dtype=torch.float64))
+        basis = Subspace.random(
+            d, d - 2 * n_frequencies, seed=seed
+        ).basis  # columns a_1..a_F, b_1..b_F
+        return cls(
+            "trigonometric",
+            d,
+            dim,
+            radius,
+            basis,
+            torch.tensor(freqs, dtype=torch.float64),
+        )
 
     # --- the maps -----------------------------------------------------------
     def _theta(self, theta) -> torch.Tensor:
@@ -113,7 +151,8 @@ class Manifold:
         return check_tensor("theta", theta, ndim=2, dtype=torch.float64, last_dim=width)
 
     def sample(self, n: int, *, seed: int) -> torch.Tensor:
-        """n parameters θ: uniform unit vectors (sphere) or uniform angles (torus), shape (n, k+1) or (n, k)."""
+        """n parameters θ: uniform unit vectors (sphere) or uniform angles (torus),
+        shape (n, k+1) or (n, k)."""
         n = check_int("n", n, low=1)
         g = torch.Generator(device="cpu").manual_seed(check_seed(seed))
         if self.kind == "sphere":
@@ -130,24 +169,35 @@ class Manifold:
             return self.radius * theta @ self._basis.T
         phase = theta @ self.frequencies.T  # (n, F)
         F = self.frequencies.shape[0]
-        coef = torch.cat([torch.cos(phase), torch.sin(phase)], dim=1) * (self.radius / math.sqrt(F))
+        coef = torch.cat([torch.cos(phase), torch.sin(phase)], dim=1) * (
+            self.radius / math.sqrt(F)
+        )
         return coef @ self._basis.T
 
     def jacobian(self, theta) -> torch.Tensor:
-        """∂x/∂θ, shape (n, d, k) (for the sphere: the tangent directions times the radius)."""
+        """∂x/∂θ, shape (n, d, k) (for the sphere: the tangent directions times the
+        radius)."""
         theta = self._theta(theta)
         if self.kind == "sphere":
             return self.radius * self._sphere_tangent(theta)
         phase = theta @ self.frequencies.T  # (n, F)
         F = self.frequencies.shape[0]
         s = self.radius / math.sqrt(F)
-        dcoef = torch.cat([-torch.sin(phase)[:, :, None] * self.frequencies, torch.cos(phase)[:, :, None] * self.frequencies], dim=1)
+        dcoef = torch.cat(
+            [
+                -torch.sin(phase)[:, :, None] * self.frequencies,
+                torch.cos(phase)[:, :, None] * self.frequencies,
+            ],
+            dim=1,
+        )
         return s * torch.einsum("dc,nck->ndk", self._basis, dcoef)
 
     def _sphere_tangent(self, theta):
         # An orthonormal basis of θ^⊥ in R^{k+1}: the last k columns of a QR of [θ, I].
         n, p = theta.shape
-        M = torch.cat([theta[:, :, None], torch.eye(p, dtype=theta.dtype).expand(n, p, p)], dim=2)
+        M = torch.cat(
+            [theta[:, :, None], torch.eye(p, dtype=theta.dtype).expand(n, p, p)], dim=2
+        )
         q, _ = torch.linalg.qr(M)
         return torch.einsum("dp,npk->ndk", self._basis, q[:, :, 1:p])
 
@@ -163,28 +213,44 @@ class Manifold:
         """Orthonormal basis of the normal space N_x = T_x^⊥ at x(θ): (n, d, d − k)."""
         T = self.tangent_basis(theta)
         n = T.shape[0]
-        full, _ = torch.linalg.qr(torch.cat([T, torch.eye(self.d, dtype=T.dtype).expand(n, self.d, self.d)], dim=2))
+        full, _ = torch.linalg.qr(
+            torch.cat(
+                [T, torch.eye(self.d, dtype=T.dtype).expand(n, self.d, self.d)], dim=2
+            )
+        )
         return full[:, :, self.dim : self.d]
 
     def project_normal(self, theta, v) -> torch.Tensor:
-        """The component of v in the normal space at x(θ): v − T Tᵀ v, for v (n, d) or (E, n, d)."""
+        """The component of v in the normal space at x(θ): v − T Tᵀ v, for v (n, d) or
+        (E, n, d)."""
         T = self.tangent_basis(theta)
         v = check_tensor("v", v, ndim=(2, 3), last_dim=self.d)
-        return v - torch.einsum("ndk,...nk->...nd", T, torch.einsum("ndk,...nd->...nk", T, v))
+        return v - torch.einsum(
+            "ndk,...nk->...nd", T, torch.einsum("ndk,...nd->...nk", T, v)
+        )
 
     def __repr__(self) -> str:
-        extra = "" if self.frequencies is None else f", n_frequencies={self.frequencies.shape[0]}"
-        return f"Manifold.{self.kind}(d={self.d}, dim={self.dim}, radius={self.radius:.4g}{extra})"
+        extra = (
+            ""
+            if self.frequencies is None
+            else f", n_frequencies={self.frequencies.shape[0]}"
+        )
+        return (
+            f"Manifold.{self.kind}(d={self.d}, dim={self.dim}, "
+            f"radius={self.radius:.4g}{extra})"
+        )
 
 
-def make_manifold_dataset(manifold: Manifold, n: int, *, seed: int, labels: str = "random"):
+def make_manifold_dataset(
+    manifold: Manifold, n: int, *, seed: int, labels: str = "random"
+):
     """Training data on a manifold: points x(θ_j) with ±1 labels.
 
     ``labels="random"`` draws fair independent labels (memorisation, as in
     :func:`~advsub.geometry.make_dataset`); ``labels="linear"`` labels by the sign of a
-    random direction inside the manifold's span; ``labels="intrinsic"`` splits the manifold
-    into two halves by its own coordinates (:func:`manifold_labels`): sign(θ_1) on the
-    sphere, sign(cos θ_1) on the torus.
+    random direction inside the manifold's span; ``labels="intrinsic"`` splits the
+    manifold into two halves by its own coordinates (:func:`manifold_labels`): sign(θ_1)
+    on the sphere, sign(cos θ_1) on the torus.
 
     Returns
     -------
@@ -202,7 +268,9 @@ def make_manifold_dataset(manifold: Manifold, n: int, *, seed: int, labels: str 
     if labels == "random":
         y = torch.randint(0, 2, (X.shape[0],), generator=g).to(torch.float64) * 2 - 1
     elif labels == "linear":
-        direction = manifold._basis @ torch.randn(manifold._basis.shape[1], generator=g, dtype=torch.float64)
+        direction = manifold._basis @ torch.randn(
+            manifold._basis.shape[1], generator=g, dtype=torch.float64
+        )
         y = torch.where(X @ direction >= 0, 1.0, -1.0).to(torch.float64)
     else:
         y = manifold_labels(manifold, theta)
@@ -210,7 +278,8 @@ def make_manifold_dataset(manifold: Manifold, n: int, *, seed: int, labels: str 
 
 
 def manifold_labels(manifold: Manifold, theta) -> torch.Tensor:
-    """The intrinsic two-class split: sign(θ_1) on the sphere, sign(cos θ_1) on the torus: (n,) of ±1."""
+    """The intrinsic two-class split: sign(θ_1) on the sphere, sign(cos θ_1) on the
+    torus: (n,) of ±1."""
     if not isinstance(manifold, Manifold):
         raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
     theta = manifold._theta(theta)

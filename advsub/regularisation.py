@@ -1,7 +1,10 @@
-"""Old path of :mod:`advsub.experiments.regularisation`, kept so that ``advsub.regularisation`` still imports.
+"""Old path of :mod:`advsub.experiments.regularisation`, kept so that
+``advsub.regularisation`` still imports.
 
-``import advsub.regularisation`` gives the module ``advsub.experiments.regularisation`` itself (one module, two names).
+``import advsub.regularisation`` gives the module ``advsub.experiments.regularisation``
+itself (one module, two names).
 """
+
 import sys
 
 from .experiments import regularisation

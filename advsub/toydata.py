@@ -1,7 +1,10 @@
-"""Old path of :mod:`advsub.experiments.toydata`, kept so that ``advsub.toydata`` still imports.
+"""Old path of :mod:`advsub.experiments.toydata`, kept so that ``advsub.toydata`` still
+imports.
 
-``import advsub.toydata`` gives the module ``advsub.experiments.toydata`` itself (one module, two names).
+``import advsub.toydata`` gives the module ``advsub.experiments.toydata`` itself (one
+module, two names).
 """
+
 import sys
 
 from .experiments import toydata

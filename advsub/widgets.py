@@ -1,7 +1,10 @@
-"""Old path of :mod:`advsub.figures.widgets`, kept so that ``advsub.widgets`` still imports.
+"""Old path of :mod:`advsub.figures.widgets`, kept so that ``advsub.widgets`` still
+imports.
 
-``import advsub.widgets`` gives the module ``advsub.figures.widgets`` itself (one module, two names).
+``import advsub.widgets`` gives the module ``advsub.figures.widgets`` itself (one
+module, two names).
 """
+
 import sys
 
 from .figures import widgets

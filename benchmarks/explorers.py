@@ -1,16 +1,19 @@
-"""Benchmark (e): redraw time of every explorer after a slider move, at the chapters' settings.
+"""Benchmark (e): redraw time of every explorer after a slider move, at the chapters'
+settings.
 
     python benchmarks/explorers.py                 # all seven explorers
     python benchmarks/explorers.py --only gradient_explorer --moves 3
-    python benchmarks/run_all.py --sections e      # the same, as a section of make bench
+    python benchmarks/run_all.py --sections e      # the same, as a section of make
+    bench
 
-Each explorer is built as its chapter builds it (batch mode: no first draw), drawn once to
-warm up, and then every control is moved to a neighbouring value (one step up, or down at
-the top of its range; the next option of a drop-down) and back, ``--moves`` times. A
-redraw is timed from the control's change to a rendered figure: the explorer's ``draw``
-(training included) plus the PNG rendering that Jupyter's inline backend does on
-``plt.show()``. The target (issue 9) is a median of at most 250 ms per explorer.
+Each explorer is built as its chapter builds it (batch mode: no first draw), drawn once
+to warm up, and then every control is moved to a neighbouring value (one step up, or
+down at the top of its range; the next option of a drop-down) and back, ``--moves``
+times. A redraw is timed from the control's change to a rendered figure: the explorer's
+``draw`` (training included) plus the PNG rendering that Jupyter's inline backend does
+on ``plt.show()``. The target (issue 9) is a median of at most 250 ms per explorer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +38,8 @@ EXPLORERS = {
 
 
 def _neighbour(control):
-    """A value next to the control's current one (within its range), and the current one."""
+    """A value next to the control's current one (within its range), and the current
+    one."""
     import ipywidgets as W
 
     value = control.value
@@ -45,9 +49,17 @@ def _neighbour(control):
         return options[(i + 1) % len(options)], value
     if isinstance(control, W.FloatLogSlider):
         exp = __import__("math").log10(value)
-        new = exp + control.step if exp + control.step <= control.max + 1e-12 else exp - control.step
+        new = (
+            exp + control.step
+            if exp + control.step <= control.max + 1e-12
+            else exp - control.step
+        )
         return control.base**new, value
-    new = value + control.step if value + control.step <= control.max else value - control.step
+    new = (
+        value + control.step
+        if value + control.step <= control.max
+        else value - control.step
+    )
     return new, value
 
 
@@ -60,7 +72,9 @@ def time_explorer(name: str, kwargs: dict, moves: int) -> dict:
 
     from advsub import widgets
 
-    def show(*_, **__):  # what the inline backend does: render every open figure to PNG, then close it
+    def show(
+        *_, **__
+    ):  # what the inline backend does: render every open figure to PNG, then close it
         for num in plt.get_fignums():
             plt.figure(num).savefig(io.BytesIO(), format="png")
         plt.close("all")
@@ -75,42 +89,65 @@ def time_explorer(name: str, kwargs: dict, moves: int) -> dict:
         for _ in range(moves):
             for value in _neighbour(control):
                 start = time.perf_counter()
-                control.value = value  # observers run synchronously: the redraw happens here
+                control.value = (
+                    value  # observers run synchronously: the redraw happens here
+                )
                 times[label].append(1000 * (time.perf_counter() - start))
     return times
 
 
 def section_explorers(args=None) -> dict:
-    """Time every explorer (``args.only``: a subset; ``args.moves``: moves per control) and print a table."""
+    """Time every explorer (``args.only``: a subset; ``args.moves``: moves per control)
+    and print a table."""
     import torch
 
     only = getattr(args, "only", None) or list(EXPLORERS)
     moves = getattr(args, "moves", 2)
     print()
-    print(f"(e) Explorers: redraw time after a slider move (ms; training + PNG rendering), "
-          f"{moves} moves there and back per control, torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        "(e) Explorers: redraw time after a slider move (ms; training + PNG "
+        "rendering), "
+        f"{moves} moves there and back per control, torch threads "
+        f"{torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     results = {}
     for name in only:
         times = time_explorer(name, EXPLORERS[name], moves)
         every = [t for ts in times.values() for t in ts]
         med = statistics.median(every)
-        results[name] = dict(median_ms=med, max_ms=max(every),
-                             per_control={k: statistics.median(v) for k, v in times.items()})
+        results[name] = dict(
+            median_ms=med,
+            max_ms=max(every),
+            per_control={k: statistics.median(v) for k, v in times.items()},
+        )
         per = ", ".join(f"{k} {statistics.median(v):.0f}" for k, v in times.items())
-        print(f"  {name:24s} median {med:6.0f} ms  max {max(every):6.0f} ms  "
-              f"({'met' if med <= TARGET_MS else 'MISSED'} <= {TARGET_MS:.0f})  per control: {per}", flush=True)
+        print(
+            f"  {name:24s} median {med:6.0f} ms  max {max(every):6.0f} ms  "
+            f"({'met' if med <= TARGET_MS else 'MISSED'} <= {TARGET_MS:.0f})  per "
+            f"control: {per}",
+            flush=True,
+        )
     meds = [r["median_ms"] for r in results.values()]
-    print(f"  all explorers: median of medians {statistics.median(meds):.0f} ms; "
-          f"{sum(m <= TARGET_MS for m in meds)}/{len(meds)} within {TARGET_MS:.0f} ms "
-          "(shared CPU: times are noisy)")
+    print(
+        f"  all explorers: median of medians {statistics.median(meds):.0f} ms; "
+        f"{sum(m <= TARGET_MS for m in meds)}/{len(meds)} within {TARGET_MS:.0f} ms "
+        "(shared CPU: times are noisy)"
+    )
     return results
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(EXPLORERS), help="time only these explorers")
-    parser.add_argument("--moves", type=int, default=2, help="moves there and back per control (default 2)")
+    parser.add_argument(
+        "--only", nargs="*", choices=sorted(EXPLORERS), help="time only these explorers"
+    )
+    parser.add_argument(
+        "--moves",
+        type=int,
+        default=2,
+        help="moves there and back per control (default 2)",
+    )
     section_explorers(parser.parse_args(argv))
 
 

@@ -1,14 +1,18 @@
-"""An independent check of the book's attacks with a maintained attack library (foolbox 3).
+"""An independent check of the book's attacks with a maintained attack library (foolbox
+3).
 
-:func:`library_attack` runs foolbox's minimum-norm ℓ2 attacks {cite:p}`rauber2017foolbox` on
-an advsub network, one ensemble member at a time, either in all of R^d or restricted to
-P⊥ by attacking the map c ↦ N(x0 + C c) of the ℓ orthogonal coordinates (C =
-``subspace.orth_basis``). foolbox sees a classifier with the two logits (−N, N) and
-unbounded inputs, ``bounds=(-inf, inf)``. Every returned point is re-checked in the
-network's own dtype: a perturbation counts only if it really flips the sign of N.
+:func:`library_attack` runs foolbox's minimum-norm ℓ2 attacks
+{cite:p}`rauber2017foolbox` on an advsub network, one ensemble member at a time, either
+in all of R^d or restricted to P⊥ by attacking the map c ↦ N(x0 + C c) of the ℓ
+orthogonal coordinates (C = ``subspace.orth_basis``). foolbox sees a classifier with the
+two logits (−N, N) and unbounded inputs, ``bounds=(-inf, inf)``. Every returned point is
+re-checked in the network's own dtype: a perturbation counts only if it really flips the
+sign of N.
 
-foolbox is a test dependency (``pip install advsub[test]``); it is imported on first use.
+foolbox is a test dependency (``pip install advsub[test]``); it is imported on first
+use.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +29,8 @@ ATTACKS = {"deepfool", "fmn"}
 
 
 class _Logits(torch.nn.Module):
-    """Member e of ``net`` as a two-class classifier: x ↦ (−N(x0 + C x), N(x0 + C x))."""
+    """Member e of ``net`` as a two-class classifier:
+    x ↦ (−N(x0 + C x), N(x0 + C x))."""
 
     def __init__(self, net, e, x0=None, C=None):
         super().__init__()
@@ -34,17 +39,22 @@ class _Logits(torch.nn.Module):
     def forward(self, inp):
         x = inp if self.C is None else self.x0 + inp @ self.C.T
         if self.x0 is not None and inp.shape[0] != self.x0.shape[0]:
-            raise RuntimeError(f"expected the batch of {self.x0.shape[0]} points, got {inp.shape[0]}")
+            raise RuntimeError(
+                f"expected the batch of {self.x0.shape[0]} points, got {inp.shape[0]}"
+            )
         out = self.net._forward(x)[self.e]
         return torch.stack([-out, out], dim=1)
 
 
 def _run(fb, module, inp, labels, attack, steps):
-    model = fb.PyTorchModel(module.eval(), bounds=(-math.inf, math.inf), device=inp.device)
+    model = fb.PyTorchModel(
+        module.eval(), bounds=(-math.inf, math.inf), device=inp.device
+    )
     deepfool = fb.attacks.L2DeepFoolAttack(steps=steps, candidates=None, overshoot=0.02)
     _, adv, _ = deepfool(model, inp, labels, epsilons=None)
     if attack == "fmn":
-        # FMN's steps are absolute lengths: scale them to the DeepFool distances (unbounded inputs
+        # FMN's steps are absolute lengths: scale them to the DeepFool distances
+        # (unbounded inputs
         # have no natural scale), and start from the DeepFool points.
         dist = (adv - inp).norm(dim=1)
         finite = dist[torch.isfinite(dist) & (dist > 0)]
@@ -55,8 +65,16 @@ def _run(fb, module, inp, labels, attack, steps):
     return adv
 
 
-def library_attack(net: EnsembleNet, x, subspace: Subspace | None = None, *, attack: str = "deepfool", steps: int = 50):
-    """foolbox's minimum-norm ℓ2 attack on every member: (z (E, n, d), size (E, n), flipped (E, n)).
+def library_attack(
+    net: EnsembleNet,
+    x,
+    subspace: Subspace | None = None,
+    *,
+    attack: str = "deepfool",
+    steps: int = 50,
+):
+    """foolbox's minimum-norm ℓ2 attack on every member: (z (E, n, d), size (E, n),
+    flipped (E, n)).
 
     Parameters
     ----------
@@ -64,7 +82,8 @@ def library_attack(net: EnsembleNet, x, subspace: Subspace | None = None, *, att
     x : tensor (n, d)
         Points attacked (in P when ``subspace`` is given).
     subspace : Subspace or None
-        Restrict the perturbation to P⊥ (attack the orthogonal coordinates), or attack in R^d.
+        Restrict the perturbation to P⊥ (attack the orthogonal coordinates), or attack
+        in R^d.
     attack : {"deepfool", "fmn"}
         ``"deepfool"``: ``L2DeepFoolAttack`` (overshoot 0.02). ``"fmn"``: DeepFool, then
         ``L2FMNAttack`` started from its points, keeping the smaller of the two.
@@ -76,20 +95,29 @@ def library_attack(net: EnsembleNet, x, subspace: Subspace | None = None, *, att
     z : tensor (E, n, d)
         foolbox's perturbation (in P⊥ when restricted).
     size : tensor (E, n)
-        ‖z‖, or ``inf`` where z does not flip the sign of N (checked in the network's dtype).
+        ‖z‖, or ``inf`` where z does not flip the sign of N (checked in the network's
+        dtype).
     flipped : tensor (E, n), bool
     """
     import foolbox as fb
 
     if not isinstance(net, EnsembleNet):
-        raise TypeError(f"net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got {type(net).__name__}")
+        raise TypeError(
+            "net must be an advsub network (TwoLayerReLU, DeepReLU, ...), got "
+            f"{type(net).__name__}"
+        )
     attack = check_choice("attack", attack, ATTACKS)
     steps = check_int("steps", steps, low=1)
     if subspace is not None and not isinstance(subspace, Subspace):
-        raise TypeError(f"subspace must be a Subspace or None, got {type(subspace).__name__}")
+        raise TypeError(
+            f"subspace must be a Subspace or None, got {type(subspace).__name__}"
+        )
     x = check_net_points("x", x, net, subspace=subspace)
     if x.ndim != 2:
-        raise ValueError(f"x must have shape (n, d) (the same points for every member), got shape {tuple(x.shape)}")
+        raise ValueError(
+            "x must have shape (n, d) (the same points for every member), got shape "
+            f"{tuple(x.shape)}"
+        )
     C = None if subspace is None else subspace.orth_basis.to(net.device, net.dtype)
     out = net._forward(x)  # (E, n)
     zs = []

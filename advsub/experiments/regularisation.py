@@ -8,6 +8,7 @@ multiplied by (1 − ηλ)^t. The factor depends only on the number of steps tak
 trains in chunks and measures ‖Π W(t)‖/‖Π W(0)‖ at each checkpoint, and
 :func:`weight_decay_sweep` measures robustness, margin and accuracy over a list of λ.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._validation import InstanceOf, Integer, Real, check_float, check_int, validate_params
+from .._validation import (
+    InstanceOf,
+    Integer,
+    Real,
+    check_float,
+    check_int,
+    validate_params,
+)
 from ..attacks import SUBSPACE, check_dimensions, orthogonal_lipschitz_constant
 from ..geometry import Subspace, make_dataset
 from ..network import TwoLayerReLU
@@ -23,10 +31,17 @@ from ..theory import weight_decay_factor
 from ..training import train
 from .attack_samples import AttackSample, attack_sample
 
-__all__ = ["orthogonal_weight_ratio", "orthogonal_decay_curve", "SweepPoint", "weight_decay_sweep"]
+__all__ = [
+    "orthogonal_weight_ratio",
+    "orthogonal_decay_curve",
+    "SweepPoint",
+    "weight_decay_sweep",
+]
 
 
-@validate_params({"net": InstanceOf(TwoLayerReLU, "a TwoLayerReLU"), "subspace": SUBSPACE})
+@validate_params(
+    {"net": InstanceOf(TwoLayerReLU, "a TwoLayerReLU"), "subspace": SUBSPACE}
+)
 def orthogonal_weight_ratio(net: TwoLayerReLU, subspace: Subspace) -> torch.Tensor:
     """‖Π W(t)‖_F / ‖Π W(0)‖_F per member: (E,). Equals (1 − ηλ)^t under Theorem D."""
     check_dimensions(net, subspace)
@@ -34,9 +49,19 @@ def orthogonal_weight_ratio(net: TwoLayerReLU, subspace: Subspace) -> torch.Tens
     return (net.W @ C).norm(dim=(1, 2)) / (net.W0 @ C).norm(dim=(1, 2))
 
 
-def orthogonal_decay_curve(net: TwoLayerReLU, X, y, subspace: Subspace, *, lr: float, weight_decay: float,
-                           checkpoints, target_margin: float = 1e9):
-    """Train ``net`` in place by GD in chunks and record ‖Π W(t)‖/‖Π W(0)‖ at each checkpoint.
+def orthogonal_decay_curve(
+    net: TwoLayerReLU,
+    X,
+    y,
+    subspace: Subspace,
+    *,
+    lr: float,
+    weight_decay: float,
+    checkpoints,
+    target_margin: float = 1e9,
+):
+    """Train ``net`` in place by GD in chunks and record ‖Π W(t)‖/‖Π W(0)‖ at each
+    checkpoint.
 
     GD has no optimizer state, so training to t₁ and then on to t₂ is the same
     trajectory as training to t₂ at once. A member that reaches ``target_margin`` stops
@@ -56,12 +81,22 @@ def orthogonal_decay_curve(net: TwoLayerReLU, X, y, subspace: Subspace, *, lr: f
     """
     checkpoints = [check_int("checkpoints[k]", c, low=1) for c in checkpoints]
     if not checkpoints or any(b <= a for a, b in zip(checkpoints, checkpoints[1:])):
-        raise ValueError(f"checkpoints must be a non-empty increasing sequence, got {checkpoints}")
+        raise ValueError(
+            f"checkpoints must be a non-empty increasing sequence, got {checkpoints}"
+        )
     steps = np.zeros(net.ensemble, dtype=np.int64)
     out_steps, out_ratio, done = [], [], 0
     for c in checkpoints:
-        hist = train(net, X, y, lr=lr, weight_decay=weight_decay, target_margin=target_margin,
-                     max_steps=c - done, progress=False)
+        hist = train(
+            net,
+            X,
+            y,
+            lr=lr,
+            weight_decay=weight_decay,
+            target_margin=target_margin,
+            max_steps=c - done,
+            progress=False,
+        )
         steps = steps + hist.steps.cpu().numpy()
         done = c
         out_steps.append(steps.copy())
@@ -74,10 +109,10 @@ class SweepPoint:
     """One λ of :func:`weight_decay_sweep`: the training outcome and the attack sample.
 
     ``steps``, ``reached``, ``margin`` (final minimum training margin) are (E,) numpy
-    arrays; ``factor`` (E,) is (1 − ηλ)^steps; ``lipschitz0`` (E,) is ‖W⊥(0)‖_op‖u‖ of the
-    initial network (:func:`~advsub.attacks.orthogonal_lipschitz_constant`); ``sample`` holds the held-out measurements
-    (:class:`~advsub.attacks.AttackSample`: output, k, orth_grad, certified, universal,
-    orthogonal, accuracy).
+    arrays; ``factor`` (E,) is (1 − ηλ)^steps; ``lipschitz0`` (E,) is ‖W⊥(0)‖_op‖u‖ of
+    the initial network (:func:`~advsub.attacks.orthogonal_lipschitz_constant`);
+    ``sample`` holds the held-out measurements (:class:`~advsub.attacks.AttackSample`:
+    output, k, orth_grad, certified, universal, orthogonal, accuracy).
     """
 
     weight_decay: float
@@ -91,22 +126,46 @@ class SweepPoint:
     @property
     def predicted_certified(self) -> np.ndarray:
         """Theorem D's certified radius |N(x0)| / ((1 − ηλ)^t ‖W⊥(0)‖_op‖u‖): (E, n)."""
-        with np.errstate(divide="ignore", invalid="ignore"):  # a factor that underflowed to 0: inf
+        with np.errstate(
+            divide="ignore", invalid="ignore"
+        ):  # a factor that underflowed to 0: inf
             return np.abs(self.sample.output) / (self.factor * self.lipschitz0)[:, None]
 
 
-@validate_params({"d": Integer(low=2), "ell": Integer(low=1, high=lambda p: p["d"] - 1), "m": Integer(low=1),
-                  "ensemble": Integer(low=1), "n": Integer(low=1), "n_test": Integer(low=1),
-                  "lr": Real(low=0.0, closed="neither"), "max_steps": Integer(low=1)})
-def weight_decay_sweep(weight_decays, *, d: int, ell: int, m: int, ensemble: int, n: int = 100, n_test: int = 100,
-                       lr: float = 0.5, max_steps: int = 3000, target_margin: float = 1e9, attack: bool = True,
-                       seed: int = 0) -> list[SweepPoint]:
-    """Train one ensemble per λ on the same data and initialisation, and measure it on held-out points.
+@validate_params(
+    {
+        "d": Integer(low=2),
+        "ell": Integer(low=1, high=lambda p: p["d"] - 1),
+        "m": Integer(low=1),
+        "ensemble": Integer(low=1),
+        "n": Integer(low=1),
+        "n_test": Integer(low=1),
+        "lr": Real(low=0.0, closed="neither"),
+        "max_steps": Integer(low=1),
+    }
+)
+def weight_decay_sweep(
+    weight_decays,
+    *,
+    d: int,
+    ell: int,
+    m: int,
+    ensemble: int,
+    n: int = 100,
+    n_test: int = 100,
+    lr: float = 0.5,
+    max_steps: int = 3000,
+    target_margin: float = 1e9,
+    attack: bool = True,
+    seed: int = 0,
+) -> list[SweepPoint]:
+    """Train one ensemble per λ on the same data and initialisation, and measure it on
+    held-out points.
 
-    Data: ``labels="linear"`` on a random P (seed ``seed``), n training and n_test held-out
-    points from one draw (seed ``seed + 1``); networks with seed ``seed + 2`` (the same
-    initialisation for every λ). ``target_margin`` = 1e9 (unreachable) trains every member
-    for ``max_steps`` steps; 0.3 is the paper's stopping rule.
+    Data: ``labels="linear"`` on a random P (seed ``seed``), n training and n_test
+    held-out points from one draw (seed ``seed + 1``); networks with seed ``seed + 2``
+    (the same initialisation for every λ). ``target_margin`` = 1e9 (unreachable) trains
+    every member for ``max_steps`` steps; 0.3 is the paper's stopping rule.
     """
     lams = [check_float("weight_decays[k]", lam, low=0.0) for lam in weight_decays]
     P = Subspace.random(d, ell, seed=seed)
@@ -115,13 +174,26 @@ def weight_decay_sweep(weight_decays, *, d: int, ell: int, m: int, ensemble: int
     for lam in lams:
         net = TwoLayerReLU(d, m, ensemble=ensemble, seed=seed + 2)
         lip0 = orthogonal_lipschitz_constant(net, P).cpu().numpy()
-        hist = train(net, X[:n], y[:n], lr=lr, weight_decay=lam, target_margin=target_margin, max_steps=max_steps,
-                     progress=False)
+        hist = train(
+            net,
+            X[:n],
+            y[:n],
+            lr=lr,
+            weight_decay=lam,
+            target_margin=target_margin,
+            max_steps=max_steps,
+            progress=False,
+        )
         steps = hist.steps.cpu().numpy()
-        out.append(SweepPoint(
-            weight_decay=lam, steps=steps, reached=hist.reached.cpu().numpy(),
-            margin=hist.final_margin.cpu().numpy(),
-            factor=np.asarray(weight_decay_factor(lr, lam, steps), dtype=float), lipschitz0=lip0,
-            sample=attack_sample(net, X[n:], P, y=y[n:], attack=attack),
-        ))
+        out.append(
+            SweepPoint(
+                weight_decay=lam,
+                steps=steps,
+                reached=hist.reached.cpu().numpy(),
+                margin=hist.final_margin.cpu().numpy(),
+                factor=np.asarray(weight_decay_factor(lr, lam, steps), dtype=float),
+                lipschitz0=lip0,
+                sample=attack_sample(net, X[n:], P, y=y[n:], attack=attack),
+            )
+        )
     return out

@@ -1,4 +1,5 @@
-"""The two toy data sets of the paper's pictures (Melamed, Yehudai, Vardi 2023, Figures 1 and 2).
+"""The two toy data sets of the paper's pictures (Melamed, Yehudai, Vardi 2023, Figures
+1 and 2).
 
 * :func:`line_dataset`: d = 2, ℓ = 1. Points on the diagonal x = y at the
   coordinates −1, −2/3, …, 1 (``n`` evenly spaced in [−1, 1]) with alternating
@@ -11,6 +12,7 @@ Both match the public code of the paper (seven points; a 5×5 grid at z = 0.5).
 Because the line data contain the origin, a network needs hidden-layer biases to
 fit them: without biases N(0) = 0 for every two-layer ReLU network.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,7 +23,15 @@ from ..geometry import Subspace
 from ..network import TwoLayerReLU
 from ..training import train
 
-__all__ = ["line_dataset", "grid_plane_dataset", "toy_network", "PICTURES", "train_picture", "plane_normal_derivative", "line_picture_stats"]
+__all__ = [
+    "line_dataset",
+    "grid_plane_dataset",
+    "toy_network",
+    "PICTURES",
+    "train_picture",
+    "plane_normal_derivative",
+    "line_picture_stats",
+]
 
 
 def line_dataset(n: int = 7, *, dtype: torch.dtype = torch.float64, device="cpu"):
@@ -45,7 +55,9 @@ def line_dataset(n: int = 7, *, dtype: torch.dtype = torch.float64, device="cpu"
     return X.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype), subspace
 
 
-def grid_plane_dataset(k: int = 5, *, height: float = 0.5, dtype: torch.dtype = torch.float64, device="cpu"):
+def grid_plane_dataset(
+    k: int = 5, *, height: float = 0.5, dtype: torch.dtype = torch.float64, device="cpu"
+):
     """A k×k checkerboard in the plane z = ``height`` of R³ (the paper's Figure 2 data).
 
     Point (i, j) (i, j = 0..k−1, row-major in i) is (i/(k−1), j/(k−1), height) with
@@ -60,13 +72,29 @@ def grid_plane_dataset(k: int = 5, *, height: float = 0.5, dtype: torch.dtype = 
     height = check_float("height", height)
     r = torch.linspace(0.0, 1.0, k, dtype=torch.float64)
     i, j = torch.meshgrid(torch.arange(k), torch.arange(k), indexing="ij")
-    X = torch.stack([r[i].flatten(), r[j].flatten(), torch.full((k * k,), height, dtype=torch.float64)], dim=1)
+    X = torch.stack(
+        [
+            r[i].flatten(),
+            r[j].flatten(),
+            torch.full((k * k,), height, dtype=torch.float64),
+        ],
+        dim=1,
+    )
     y = torch.where((i + j).flatten() % 2 == 0, 1.0, -1.0).to(torch.float64)
     return X.to(device=device, dtype=dtype), y.to(device=device, dtype=dtype)
 
 
-def toy_network(d: int, m: int, *, ensemble: int = 1, init_scale="standard", seed: int, dtype: torch.dtype = torch.float64):
-    """A :class:`TwoLayerReLU` with hidden biases drawn like PyTorch's ``nn.Linear``, scaled with β.
+def toy_network(
+    d: int,
+    m: int,
+    *,
+    ensemble: int = 1,
+    init_scale="standard",
+    seed: int,
+    dtype: torch.dtype = torch.float64,
+):
+    """A :class:`TwoLayerReLU` with hidden biases drawn like PyTorch's ``nn.Linear``,
+    scaled with β.
 
     b_i ~ U(−β, β): at the standard β = 1/√d this is PyTorch's default U(−1/√d, 1/√d);
     a smaller initialisation scales the whole first layer (weights and biases) alike,
@@ -80,14 +108,25 @@ def toy_network(d: int, m: int, *, ensemble: int = 1, init_scale="standard", see
     The bias draw uses its own generator (seed + 1) so that W and u are those of
     ``TwoLayerReLU(d, m, seed=seed, bias=True)``.
     """
-    net = TwoLayerReLU(d, m, ensemble=ensemble, init_scale=init_scale, seed=seed, bias=True, dtype=dtype)
+    net = TwoLayerReLU(
+        d,
+        m,
+        ensemble=ensemble,
+        init_scale=init_scale,
+        seed=seed,
+        bias=True,
+        dtype=dtype,
+    )
     g = torch.Generator(device="cpu").manual_seed(seed + 1)
-    b = (2 * torch.rand(net.ensemble, net.m, generator=g, dtype=torch.float64) - 1) * net.beta
+    b = (
+        2 * torch.rand(net.ensemble, net.m, generator=g, dtype=torch.float64) - 1
+    ) * net.beta
     net.b = b.to(net.device, net.dtype)
     return net
 
 
-#: The paper's two pictures: width, step size, step budget, and the weight decay λ of the
+# : The paper's two pictures: width, step size, step budget, and the weight decay λ of
+# the
 #: third panel (a λ for which every member of seeds 0..7 still reaches the margin 0.3
 #: within ``max_steps``: 7e-3 on the line and 1e-3 on the plane do not).
 PICTURES = {
@@ -108,7 +147,8 @@ def train_picture(
     target_margin: float = 0.3,
     height: float = 0.5,
 ):
-    """Train :func:`toy_network` s on one of the paper's toy data sets, the way its code does.
+    """Train :func:`toy_network` s on one of the paper's toy data sets, the way its code
+    does.
 
     Full-batch gradient descent on both layers (the paper's code trains both; the
     lemma does not care) until the margin reaches ``target_margin``.
@@ -118,7 +158,8 @@ def train_picture(
     name : {"line", "plane"}
         :func:`line_dataset` (d = 2) or :func:`grid_plane_dataset` (d = 3).
     init_factor : float ≥ 1
-        The first layer starts ``init_factor`` times smaller than standard: β = 1/(init_factor·√d).
+        The first layer starts ``init_factor`` times smaller than standard: β =
+        1/(init_factor·√d).
     weight_decay : float ≥ 0
         λ (decoupled, on every trained parameter).
     width : int or None
@@ -141,21 +182,32 @@ def train_picture(
         X, y = grid_plane_dataset(height=height)
     d = X.shape[1]
     m = cfg["width"] if width is None else check_int("width", width, low=1)
-    beta = 1.0 / (init_factor * d ** 0.5)
+    beta = 1.0 / (init_factor * d**0.5)
     net = toy_network(d, m, ensemble=ensemble, init_scale=beta, seed=seed)
-    hist = train(net, X, y, lr=cfg["lr"], weight_decay=weight_decay, target_margin=target_margin,
-                 max_steps=cfg["max_steps"] if max_steps is None else max_steps,
-                 train_second_layer=True, progress=False)
+    hist = train(
+        net,
+        X,
+        y,
+        lr=cfg["lr"],
+        weight_decay=weight_decay,
+        target_margin=target_margin,
+        max_steps=cfg["max_steps"] if max_steps is None else max_steps,
+        train_second_layer=True,
+        progress=False,
+    )
     return net, hist, X, y
 
 
 def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
-    """∂N/∂z at points of the plane z = ``height``, split in a trained and a frozen part: two (E, n).
+    """∂N/∂z at points of the plane z = ``height``, split in a trained and a frozen
+    part: two (E, n).
 
     Positive homogeneity of the lifted map (x, 1) ↦ N gives, at x = (p, h),
-        (1 + h²) ∂N/∂z = h (N(x) − p·∇_p N(x)) + Σ_(i active) u_i r_i,   r_i = w_(i,z) − h b_i.
-    Gradient descent moves w_(i,z) and b_i only along (h, 1) (every data point has z = h),
-    so r_i is frozen (times (1 − ηλ)^t with weight decay); the first term is shaped by training.
+        (1 + h²) ∂N/∂z = h (N(x) − p·∇_p N(x)) + Σ_(i active) u_i r_i,   r_i = w_(i,z) −
+        h b_i.
+    Gradient descent moves w_(i,z) and b_i only along (h, 1) (every data point has z =
+    h), so r_i is frozen (times (1 − ηλ)^t with weight decay); the first term is shaped
+    by training.
 
     Returns
     -------
@@ -169,7 +221,9 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
     height = check_float("height", height)
     x = check_net_points("x", x, net)
     if x.ndim != 2 or not bool(torch.all(x[:, -1] == height)):
-        raise ValueError(f"x must have shape (n, d) with last coordinate equal to height={height}")
+        raise ValueError(
+            f"x must have shape (n, d) with last coordinate equal to height={height}"
+        )
     out = net._forward(x)
     grad = net._input_gradient(x)
     p_dot_grad = (grad[..., :-1] * x[:, :-1]).sum(-1)
@@ -179,12 +233,15 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
     return height * (out - p_dot_grad) / (1 + height**2), frozen / (1 + height**2)
 
 
-def line_picture_stats(net: TwoLayerReLU, X, subspace: Subspace, *, reach: float = 1.2) -> dict:
+def line_picture_stats(
+    net: TwoLayerReLU, X, subspace: Subspace, *, reach: float = 1.2
+) -> dict:
     """What the line picture shows, in numbers, pooled over the ensemble members.
 
-    Returns a dict of numpy arrays: ``angle`` (every crossing of the boundary with the data
-    segment reach·[−1, 1]·(1, 1), degrees, 90 = perpendicular), ``orth`` and ``along``
-    (E, n): distance from each training point to the boundary along P⊥ and along the line.
+    Returns a dict of numpy arrays: ``angle`` (every crossing of the boundary with the
+    data segment reach·[−1, 1]·(1, 1), degrees, 90 = perpendicular), ``orth`` and
+    ``along`` (E, n): distance from each training point to the boundary along P⊥ and
+    along the line.
     """
     end = torch.full((net.d,), reach, dtype=net.dtype) * subspace.basis[:, 0].sign()
     angles = crossing_angles(net, -end, end, subspace)
