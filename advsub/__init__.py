@@ -75,6 +75,22 @@ from . import crosscheck, measure, regularisation, toydata  # noqa: F401
 
 __version__ = "0.1.0"
 
+
+def _layer(package: str, first: list[str]) -> list[str]:
+    """The modules of a layer's subpackage: ``first`` in that order, then the others by name
+    (found on disk, not imported: ``import advsub`` never loads the figures layer)."""
+    import pkgutil
+    from pathlib import Path
+
+    path = [str(Path(__file__).parent / package)]
+    found = sorted(
+        m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_")
+    )
+    return [f"{package}.{n}" for n in first if n in found] + [
+        f"{package}.{n}" for n in found if n not in first
+    ]
+
+
 #: The layers, bottom to top: the modules each holds (documented in this order).
 __layers__ = {
     "library": [
@@ -88,14 +104,11 @@ __layers__ = {
         "manifolds",
         "digits",
     ],
-    "experiments": [
-        "experiments.gradient_law",
-        "experiments.attack_samples",
-        "experiments.regularisation",
-        "experiments.toydata",
-        "experiments.crosscheck",
-    ],
-    "figures": ["figures.plotting", "figures.widgets"],
+    "experiments": _layer(
+        "experiments",
+        ["gradient_law", "attack_samples", "regularisation", "toydata", "crosscheck"],
+    ),
+    "figures": _layer("figures", ["plotting", "widgets"]),
 }
 
 #: Old module paths kept importable: old name → where its contents live now.

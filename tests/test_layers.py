@@ -26,7 +26,7 @@ import advsub
 
 ROOT = Path(advsub.__file__).parent
 LAYER_NAMES = ("library", "experiments", "figures")
-GUI = ("matplotlib", "ipywidgets", "IPython")
+GUI = ("matplotlib", "ipywidgets")
 
 
 # --- reading the package --------------------------------------------------------------
