@@ -77,8 +77,8 @@ __version__ = "0.1.0"
 
 
 def _layer(package: str, first: list[str]) -> list[str]:
-    """The modules of a layer's subpackage: ``first`` in that order, then the others by name
-    (found on disk, not imported: ``import advsub`` never loads the figures layer)."""
+    """The modules of a layer's subpackage: ``first`` in that order, then the others by
+    name (found on disk, not imported: ``import advsub`` never loads the figures)."""
     import pkgutil
     from pathlib import Path
 
