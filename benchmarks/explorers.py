@@ -148,7 +148,13 @@ def main(argv=None):
         default=2,
         help="moves there and back per control (default 2)",
     )
-    section_explorers(parser.parse_args(argv))
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    section_explorers(args)
 
 
 if __name__ == "__main__":

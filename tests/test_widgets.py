@@ -59,3 +59,23 @@ def test_batch_runs_skip_the_first_draw(monkeypatch):
     monkeypatch.setattr(plt, "show", lambda *a, **k: calls.append(1))
     box = widgets.gradient_explorer(**EXPLORERS["gradient_explorer"])
     assert _sliders(box) and not calls
+
+
+@pytest.mark.parametrize("name", sorted(EXPLORERS))
+def test_every_explorer_is_built_by_the_one_scaffold(name, monkeypatch):
+    monkeypatch.setenv(widgets.BATCH_ENV, "1")
+    box = getattr(widgets, name)(**EXPLORERS[name])
+    assert callable(box.redraw) and set(box.controls) == {
+        k for k, c in box.controls.items() if c in _sliders(box)
+    }
+
+
+def test_a_dependent_limit_does_not_redraw_twice(monkeypatch):
+    """Moving d below ℓ clamps ℓ (its maximum follows d − 1): one redraw, not two."""
+    monkeypatch.setenv(widgets.BATCH_ENV, "1")
+    calls = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: (calls.append(1), plt.close("all")))
+    box = widgets.gradient_explorer(**EXPLORERS["gradient_explorer"])
+    box.controls["d"].value = 8  # ℓ = 10 > d − 1 = 7
+    assert box.controls["ell"].value == 7 and box.controls["ell"].max == 7
+    assert len(calls) == 1  # the clamp of ℓ happens inside the redraw of d, held
