@@ -1,5 +1,6 @@
 """Every public name of the package before the three layers (commit 38aa792) still
-imports from its old module path, and names the object that now lives in its new module."""
+imports from its old module path, and names the object that now lives in its new
+module."""
 
 from __future__ import annotations
 
