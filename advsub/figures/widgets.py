@@ -14,9 +14,11 @@ on release).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from ..attacks import orthogonal_attack, orthogonal_gradient, universal_perturbation
 from ..deep import DeepReLU
@@ -41,6 +43,8 @@ __all__ = [
     "BATCH_ENV",
     "first_draw",
     "explorer",
+    "torch_threads",
+    "EXPLORER_THREADS",
     "int_slider",
     "float_slider",
     "log_slider",
@@ -59,6 +63,10 @@ __all__ = [
 
 BATCH_ENV = "ADVSUB_BATCH"
 STYLE = {"description_width": "initial"}
+#: torch threads while an explorer redraws: its problems are small, and with two
+#: threads on a busy machine the synchronisation costs more than the work
+#: (benchmarks/explorers.py measured 1.5-3.5x faster redraws with one).
+EXPLORER_THREADS = 1
 
 
 # --- the scaffold ---------------------------------------------------------------------
@@ -73,6 +81,18 @@ def first_draw(redraw) -> None:
     """
     if os.environ.get(BATCH_ENV) != "1":
         redraw()
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block with ``n`` torch threads (``None``: leave the setting alone)."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def int_slider(description: str, value: int, low: int, high: int, step: int = 1):
@@ -147,7 +167,15 @@ def dropdown(description: str, options, value):
 
 
 def explorer(
-    controls: dict, draw, *, rows, figsize, grid=(1, 1), limits=None, skip=None
+    controls: dict,
+    draw,
+    *,
+    rows,
+    figsize,
+    grid=(1, 1),
+    limits=None,
+    skip=None,
+    threads: int | None = EXPLORER_THREADS,
 ):
     """Lay out ``controls`` in ``rows`` above one figure that ``draw`` redraws on every
     change.
@@ -164,6 +192,9 @@ def explorer(
         causes do not trigger redraws of their own.
     skip : callable ``skip(values) -> bool``, optional
         Values for which nothing is drawn (e.g. the same digit twice).
+    threads : int or None
+        torch threads during a redraw (:data:`EXPLORER_THREADS`; ``None`` leaves
+        torch's setting alone).
 
     Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand (benchmarks).
     """
@@ -184,7 +215,7 @@ def explorer(
         values = {name: c.value for name, c in controls.items()}
         if skip is not None and skip(values):
             return
-        with out:
+        with out, torch_threads(threads):
             out.clear_output(wait=True)
             fig, axes = plt.subplots(*grid, figsize=figsize)
             draw(axes, **values)
