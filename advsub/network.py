@@ -246,9 +246,21 @@ class TwoLayerReLU(EnsembleNet):
             pre = pre + self.b[:, None, :]
         return pre
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.einsum("enm,em->en", torch.relu(self._preactivation(x)), self.u)
+    def _outputs(self, pre: torch.Tensor) -> torch.Tensor:
+        out = torch.einsum("enm,em->en", torch.relu(pre), self.u)
         return out if self.c is None else out + self.c[:, None]
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._outputs(self._preactivation(x))
+
+    def outputs_and_dead_points(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        """N(x) (E, n) and, per member, how many points have every hidden neuron off (E,) int64.
+
+        At such a point N is the output bias (0 without one) and no gradient flows
+        through it. One pass: the outputs are exactly those of ``net(x)``.
+        """
+        pre = self._preactivation(self._check_x(x))
+        return self._outputs(pre), (~(pre > 0).any(dim=2)).sum(dim=1)
 
     def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:
         act = (self._preactivation(x) > 0).to(self.dtype)

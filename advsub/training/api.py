@@ -7,7 +7,7 @@ from ..deep import DeepReLU
 from ..network import TwoLayerReLU
 from .deep import train_deep
 from .history import TrainingHistory
-from .loop import train_members
+from .loop import step_flops, torch_threads, train_members
 from .spec import DEFAULT_MEMORY_BUDGET, check_progress, check_train_args
 
 __all__ = ["train"]
@@ -107,6 +107,18 @@ def train(
                           memory_budget=memory_budget)
     if not isinstance(net, TwoLayerReLU):
         raise TypeError(f"net must be a TwoLayerReLU or a DeepReLU, got {type(net).__name__}")
+    n = len(X) if hasattr(X, "__len__") else 1
+    # The thread count is chosen before any work (validation included): on a loaded machine
+    # a single operation with a second thread can cost more than the whole small problem.
+    with torch_threads(step_flops(net.ensemble, net.m, net.d, n, optimizer != "adam" and reduced is not False)):
+        return _train(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                      target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
+                      train_second_layer=train_second_layer, momentum=momentum, progress=progress, seed=seed,
+                      reduced=reduced, memory_budget=memory_budget)
+
+
+def _train(net, X, y, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size, train_second_layer,
+           momentum, progress, seed, reduced, memory_budget):
     X, y, settings = check_train_args(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
                                       target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
                                       train_second_layer=train_second_layer, momentum=momentum, seed=seed,

@@ -95,7 +95,7 @@ def train_deep(
     flops = 6 * E * n * sum(a * b for a, b in zip(widths[:-1], widths[1:]))
     bar = tqdm(total=s.max_steps, disable=not progress, desc=f"train_deep[{s.optimizer}]", leave=False)
     with torch_threads(flops):
-        run_loop(state, max_steps=s.max_steps, target_margin=s.target_margin, bar=bar)
+        run_loop(state, max_steps=s.max_steps, bar=bar)
         bar.close()
         with torch.no_grad():
             out = net._forward(X)

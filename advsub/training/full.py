@@ -106,6 +106,9 @@ class FullSpaceState:
         self.opt = OptimizerState(settings.optimizer, lr=settings.lr, weight_decay=settings.weight_decay,
                                   momentum=settings.momentum)
         dev = X.device
+        self.target_margin = settings.target_margin
+        self.cols = slice(offset, offset + self.E)
+        self.margin = None
         self.running = torch.ones(self.E, dtype=torch.bool, device=dev)
         self.all_running = True
         self.steps = torch.zeros(self.E, dtype=torch.int64, device=dev)
@@ -115,18 +118,20 @@ class FullSpaceState:
         return int(self.running.sum())
 
     def evaluate(self, t: int) -> torch.Tensor:
+        """Loss and margin of every member at evaluation t, recorded; returns which keep training."""
         with torch.no_grad():
             out = self.net._forward(self.X)
-        loss_row, margin_row = self.history.row(t)
-        margin = (self.y * out).min(dim=1).values
-        loss_row[self.offset : self.offset + self.E] = logistic_loss(out, self.y)
-        margin_row[self.offset : self.offset + self.E] = margin
-        return margin
+        margin = self.margin = (self.y * out).min(dim=1).values
+        self.history.record(t, self.cols, margin, loss=logistic_loss(out, self.y))
+        return (margin < self.target_margin) & (margin > -math.inf) & self.running
 
-    def retire(self, stop: torch.Tensor, t: int, margin: torch.Tensor) -> None:
+    def min_margin(self) -> float:
+        return float(self.margin.min())
+
+    def retire(self, stop: torch.Tensor, t: int) -> None:
         new = stop & self.running
         if bool(new.any()):
-            ms = margin[new]
+            ms = self.margin[new]
             self.history.stop(self.offset + torch.nonzero(new).flatten(), t,
                               diverged=torch.isnan(ms) | (ms == -math.inf))
             self.running &= ~stop

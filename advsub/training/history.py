@@ -107,32 +107,72 @@ class TrainingHistory:
 class HistoryRecorder:
     """Loss and margin rows of E members, one row per evaluation, grown as the loop goes.
 
-    Storage starts at ``min(max_rows, 256)`` rows and doubles when full, so a run that
-    stops at step 378 of ``max_steps=10**9`` holds 512 rows. The loops write a row
-    through :meth:`row` (views valid until the next call) and report each member's
-    stopping evaluation with :meth:`stop`; :meth:`finish` fills the rows after a
-    member stopped with its final values (a stopped member is frozen).
+    The loops hand over each evaluation with :meth:`record` (no copy: the tensors are
+    kept until the next :meth:`flush`, every 256 evaluations, which writes them in
+    blocks). Storage starts at ``min(max_rows, 256)`` rows and doubles when full, so a
+    run that stops at step 378 of ``max_steps=10**9`` holds 512 rows. Each member's
+    stopping evaluation is reported with :meth:`stop`; :meth:`finish` fills the rows
+    after a member stopped with its final values (a stopped member is frozen).
     """
+
+    BLOCK = 256  # evaluations kept before a flush
+    BLOCK_ELEMENTS = 2**20  # ... or fewer, if their −y_j N(x_j) arrays hold more entries than this
 
     def __init__(self, E: int, max_rows: int, dtype, device, initial: int = 256):
         cap = max(1, min(max_rows, initial))
         self._loss = torch.empty(cap, E, dtype=dtype, device=device)
         self._margin = torch.empty(cap, E, dtype=dtype, device=device)
+        self._pending: list = []
+        self._pending_elements = 0
         self.rows = 0
         self.stopped_at = torch.full((E,), -1, dtype=torch.int64, device=device)
         self.diverged = torch.zeros(E, dtype=torch.bool, device=device)
 
-    def row(self, t: int):
-        """(loss row, margin row), each of shape (E,), for evaluation t (t ≤ rows)."""
-        if t >= self._loss.shape[0]:
+    def record(self, t: int, cols, margin: torch.Tensor, *, loss: torch.Tensor | None = None,
+               nyo: torch.Tensor | None = None, negated: bool = False) -> None:
+        """Evaluation t of the members ``cols`` (a slice, or an index tensor) of the E columns.
+
+        ``loss`` (one per member), or ``nyo`` (n, members): the values −y_j N(x_j), whose mean
+        softplus is the loss, computed at the flush for many evaluations at once.
+        ``negated=True`` says that ``margin`` holds −margin (the reduced loop's max_j −y_j N(x_j)).
+        The tensors are kept, not copied: the loops pass fresh ones.
+        """
+        self._pending.append((t, cols, loss if nyo is None else nyo, nyo is not None, margin, negated))
+        if nyo is not None:
+            self._pending_elements += nyo.numel()
+        if len(self._pending) >= self.BLOCK or self._pending_elements >= self.BLOCK_ELEMENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending evaluations into the storage (grown as needed)."""
+        pending, self._pending, self._pending_elements = self._pending, [], 0
+        if not pending:
+            return
+        last = max(item[0] for item in pending)
+        while last >= self._loss.shape[0]:
             cap = 2 * self._loss.shape[0]
             for name in ("_loss", "_margin"):
                 old = getattr(self, name)
                 new = old.new_empty((cap, old.shape[1]))
                 new[: old.shape[0]] = old
                 setattr(self, name, new)
-        self.rows = max(self.rows, t + 1)
-        return self._loss[t], self._margin[t]
+        self.rows = max(self.rows, last + 1)
+        i = 0
+        while i < len(pending):
+            t0, cols, _, from_nyo, _, neg = pending[i]
+            j = i + 1
+            if isinstance(cols, slice):  # a run of consecutive rows of the same columns: one copy
+                while j < len(pending) and pending[j][1] == cols and pending[j][0] == t0 + (j - i) \
+                        and pending[j][3] == from_nyo and pending[j][5] == neg:
+                    j += 1
+                rows, dim = slice(t0, t0 + (j - i)), 1
+            else:
+                rows, dim = t0, 0
+            values = torch.stack([item[2] for item in pending[i:j]]) if dim else pending[i][2]
+            margin = torch.stack([item[4] for item in pending[i:j]]) if dim else pending[i][4]
+            self._loss[rows, cols] = torch.nn.functional.softplus(values).mean(dim) if from_nyo else values
+            self._margin[rows, cols] = -margin if neg else margin
+            i = j
 
     def stop(self, members: torch.Tensor, t: int, diverged: torch.Tensor | None = None) -> None:
         """Members (global indices) stopped at evaluation t; ``diverged`` (bool, same length) if non-finite."""
@@ -141,6 +181,7 @@ class HistoryRecorder:
             self.diverged[members] = diverged
 
     def finish(self, final_loss, final_margin, *, target_margin, optimizer, dead_points) -> TrainingHistory:
+        self.flush()
         T = self.rows
         loss, margin = self._loss[:T], self._margin[:T]
         done = self.stopped_at >= 0

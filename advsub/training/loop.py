@@ -21,12 +21,12 @@ from .full import FullSpaceState, full_words, loss_gradients, two_layer_paramete
 from .history import DeadPointWarning, DivergenceWarning, HistoryRecorder, logistic_loss
 from .reduced import ReducedState, data_coordinates, reduced_words, task_blocks
 
-__all__ = ["run_loop", "train_members", "torch_threads", "SMALL_WORK_FLOPS"]
+__all__ = ["run_loop", "train_members", "torch_threads", "step_flops", "SMALL_WORK_FLOPS"]
 
 # Below this many flops per step, one thread: the work of each operation is then shorter
 # than the cost of waking a second thread (the full-space loop on a tiny problem was 80×
 # slower with 2 threads than with 1 on a loaded machine).
-SMALL_WORK_FLOPS = 2e6
+SMALL_WORK_FLOPS = 5e7
 
 
 @contextmanager
@@ -43,25 +43,26 @@ def torch_threads(flops_per_step: float):
         torch.set_num_threads(old)
 
 
-def run_loop(state, *, max_steps: int, target_margin: float, bar) -> None:
-    """Train the members of ``state`` until each reaches ``target_margin``, diverges, or max_steps.
+def run_loop(state, *, max_steps: int, bar) -> None:
+    """Train the members of ``state`` until each reaches the target margin, diverges, or max_steps.
 
-    A member leaves (is *retired*) at the evaluation where its margin reaches the target,
-    or where its loss is NaN or infinite (its margin is then NaN or −∞): it makes no
-    further step. The loop ends when no member is left.
+    At every evaluation ``state.evaluate`` records loss and margin and says which members
+    keep training (−∞ < margin < target); the others are *retired*: a member leaves at the
+    evaluation where its margin reaches the target, or where its loss is NaN or infinite
+    (its margin is then NaN or −∞), and makes no further step. The loop ends when no
+    member is left.
     """
     show = not bar.disable
     for t in range(max_steps):
-        margin = state.evaluate(t)
-        keep = (margin < target_margin) & (margin > -math.inf)  # NaN fails both
-        if not bool(keep.all()):
-            state.retire(~keep, t, margin)
+        keep = state.evaluate(t)  # None: every member keeps training
+        if keep is not None and not bool(keep.all()):
+            state.retire(~keep, t)
             if state.done:
                 break
         state.step()
         bar.update(1)
         if show and t % 50 == 0:
-            bar.set_postfix(running=state.active, min_margin=f"{float(margin.min()):.3f}")
+            bar.set_postfix(running=state.active, min_margin=f"{state.min_margin():.3f}")
 
 
 def _coordinates(data):
@@ -79,7 +80,22 @@ def train_members(net, data, task, settings, *, progress: bool, desc: str | None
     ``data`` is a list of (X_t, y_t) with the same n; ``task`` (E,) the task of each member
     (non-decreasing). Several tasks need the reduced path; SGD draws are those of one task.
     Returns the TrainingHistory; the net's W (and b, u, c when trained) are new tensors.
+    The whole run, set-up included, uses the thread count of :func:`torch_threads`.
     """
+    n = data[0][0].shape[0]
+    with torch_threads(step_flops(net.ensemble, net.m, net.d, n, settings.use_reduced)):
+        return _train_members(net, data, task, settings, progress=progress, desc=desc)
+
+
+def step_flops(E: int, m: int, d: int, n: int, reduced: bool) -> float:
+    """Flops of one training step of E two-layer networks (the work :func:`torch_threads` looks at).
+
+    Reduced loop: 2n² (Gram) or 4nr (coordinates) per neuron, r ≤ min(n, d); full loop: 4nd.
+    """
+    return E * m * n * (min(2 * n, 4 * min(n, d)) if reduced else 4 * d)
+
+
+def _train_members(net, data, task, settings, *, progress, desc):
     s = settings
     X, y = data[0]
     n = X.shape[0]
@@ -93,13 +109,10 @@ def train_members(net, data, task, settings, *, progress: bool, desc: str | None
     history = HistoryRecorder(E, s.max_steps, net.dtype, net.device)
     coords = _coordinates(data) if s.use_reduced else None
     if s.use_reduced:
-        r_max = max(c[2] for c in coords)
-        flops = E * m * n * (2 * n if coords[0][0] == "gram" else 4 * r_max)
         # W is written into a fresh tensor; u, b, c are copied (the start stays readable).
         dst_net = copy_net(net, skip=("W0", "W"))
         dst_net.W = torch.empty_like(net.W)
     else:
-        flops = 4 * E * n * m * d
         # The trained tensors are updated in place: replace them by copies first, so that a
         # tensor the caller holds (e.g. ``W = net.W``) keeps the values it had.
         for name, value in two_layer_parameters(net, s.train_second_layer).items():
@@ -110,38 +123,36 @@ def train_members(net, data, task, settings, *, progress: bool, desc: str | None
     final_loss = torch.empty(E, dtype=net.dtype, device=net.device)
     final_margin = torch.empty_like(final_loss)
     dead = torch.zeros(E, dtype=torch.int64, device=net.device)
-    with torch_threads(flops):
-        for k, (lo, hi) in enumerate(bounds):
-            members = slice(lo, hi)
-            src = net if len(bounds) == 1 else copy_net(net, members, share=True)
-            dst = dst_net if len(bounds) == 1 else copy_net(dst_net, members, share=True)
-            # Minibatches: one (E, n) block of draws per step from a generator seeded with
-            # ``seed``, the same whatever the chunking (each chunk replays it and keeps its rows).
-            gen = torch.Generator(device="cpu").manual_seed(s.seed)
+    for k, (lo, hi) in enumerate(bounds):
+        members = slice(lo, hi)
+        src = net if len(bounds) == 1 else copy_net(net, members, share=True)
+        dst = dst_net if len(bounds) == 1 else copy_net(dst_net, members, share=True)
+        # Minibatches: one (E, n) block of draws per step from a generator seeded with
+        # ``seed``, the same whatever the chunking (each chunk replays it and keeps its rows).
+        gen = torch.Generator(device="cpu").manual_seed(s.seed)
 
-            def draw(lo=lo, hi=hi, gen=gen):
-                r = torch.rand(E, n, generator=gen, dtype=torch.float64)[lo:hi]
-                return r.argsort(dim=1)[:, : s.batch_size].to(net.device)
+        def draw(lo=lo, hi=hi, gen=gen):
+            r = torch.rand(E, n, generator=gen, dtype=torch.float64)[lo:hi]
+            return r.argsort(dim=1)[:, : s.batch_size].to(net.device)
 
-            if s.use_reduced:
-                blocks = [(Xt, yt, ct) for (Xt, yt), ct in zip(data, coords)]
-                state = ReducedState(src, blocks, task[lo:hi], s, history, lo, draw)
-            else:
-                params = two_layer_parameters(src, s.train_second_layer)
-                gradients = (lambda idx, src=src: loss_gradients(src, X, y, idx, s.train_second_layer))
-                state = FullSpaceState(src, X, y, params, gradients, s, history, lo, draw)
-            run_loop(state, max_steps=s.max_steps, target_margin=s.target_margin, bar=bar)
-            state.finish(dst)
-            del state
-            bar.update(s.max_steps * (k + 1) - bar.n)
-            # The result, evaluated on the weights in R^d, one task at a time.
-            for t, tlo, thi in task_blocks(task[lo:hi], len(data)):
-                part = dst if thi - tlo == hi - lo else copy_net(dst, slice(tlo, thi), share=True)
-                Xt, yt = data[t]
-                out = part._forward(Xt)
-                final_loss[lo + tlo : lo + thi] = logistic_loss(out, yt)
-                final_margin[lo + tlo : lo + thi] = (yt * out).min(dim=1).values
-                dead[lo + tlo : lo + thi] = (~part.active(Xt).any(dim=2)).sum(dim=1)
+        if s.use_reduced:
+            blocks = [(Xt, yt, ct) for (Xt, yt), ct in zip(data, coords)]
+            state = ReducedState(src, blocks, task[lo:hi], s, history, lo, draw)
+        else:
+            params = two_layer_parameters(src, s.train_second_layer)
+            gradients = (lambda idx, src=src: loss_gradients(src, X, y, idx, s.train_second_layer))
+            state = FullSpaceState(src, X, y, params, gradients, s, history, lo, draw)
+        run_loop(state, max_steps=s.max_steps, bar=bar)
+        state.finish(dst)
+        del state
+        bar.update(s.max_steps * (k + 1) - bar.n)
+        # The result, evaluated on the weights in R^d, one task at a time.
+        for t, tlo, thi in task_blocks(task[lo:hi], len(data)):
+            part = dst if thi - tlo == hi - lo else copy_net(dst, slice(tlo, thi), share=True)
+            Xt, yt = data[t]
+            out, dead[lo + tlo : lo + thi] = part.outputs_and_dead_points(Xt)
+            final_loss[lo + tlo : lo + thi] = logistic_loss(out, yt)
+            final_margin[lo + tlo : lo + thi] = (yt * out).min(dim=1).values
     bar.close()
     if dst_net is not net:
         for name in ("W", "u", "b", "c"):

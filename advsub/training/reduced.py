@@ -26,8 +26,11 @@ import torch
 __all__ = ["data_coordinates", "ReducedState", "reduced_words", "task_blocks"]
 
 
-def _low_rank_factor(K: torch.Tensor, rtol: float = 1e-13):
-    """Z (p, r) with K = Z Zᵀ to 1e-12 relative (pivoted Cholesky), or None if K has full rank."""
+def _low_rank_factor(K: torch.Tensor, rtol: float = 1e-13, max_rank: int | None = None):
+    """Z (p, r) with K = Z Zᵀ to 1e-12 relative (pivoted Cholesky), or None if K has full rank.
+
+    None too if the rank is ``max_rank`` or more (the factor would not be used).
+    """
     from scipy.linalg import lapack
 
     K64 = K.detach().to("cpu", torch.float64).numpy()
@@ -36,7 +39,7 @@ def _low_rank_factor(K: torch.Tensor, rtol: float = 1e-13):
     if scale <= 0:
         return None
     c, piv, rank, info = lapack.dpstrf(K64, lower=1, tol=rtol * scale)
-    if info < 0 or rank >= p:
+    if info < 0 or rank >= p or (max_rank is not None and rank >= max_rank):
         return None
     Z = np.zeros((p, rank))
     Z[piv - 1] = np.tril(c)[:, :rank]
@@ -72,7 +75,7 @@ def data_coordinates(X: torch.Tensor):
     Z = None
     if n <= d:
         G64 = X64 @ X64.T
-        Z = _low_rank_factor(G64) if n >= 4 else None
+        Z = _low_rank_factor(G64, max_rank=(n + 1) // 2) if n >= 4 else None  # used only if 2r < n
     else:  # fewer coordinates than points: factor the d × d matrix Xᵀ X instead
         F = _low_rank_factor(X64.T @ X64)
         if F is None:
@@ -183,7 +186,9 @@ class ReducedState:
         self.vc = torch.zeros_like(self.C) if (self.use_mom and self.train_second_layer and self.c is not None) else None
         self.h, self.A = self._buffers(E)
         self.ZtA = {}
-        self.nyo = None
+        self.nyo = self.neg_margin = None
+        self.cols = slice(offset, offset + E)
+        self.one_block = len(self.blocks) == 1
 
     @property
     def active(self) -> int:
@@ -196,27 +201,29 @@ class ReducedState:
                 torch.empty(shape, dtype=self.dt, device=self.dev))
 
     # --- the operations ---------------------------------------------------------------
-    def evaluate(self, t: int) -> torch.Tensor:
-        """Loss and margin of the active members at evaluation t (recorded); returns the margins."""
+    def evaluate(self, t: int):
+        """Loss and margin of the active members at evaluation t, recorded; returns which keep training.
+
+        A member keeps training while −∞ < margin < target (NaN fails both: it diverged);
+        ``None`` means all of them.
+        """
         h = torch.clamp_min(self.pre, 0.0, out=self.h)  # σ(pre)
         out = torch.linalg.vecdot(h, self.u)
         if self.c is not None:
             out = out + self.c
         nyo = self.nyo = self.neg_y * out  # −y_j N(x_j), (n, Ea)
-        loss_row, margin_row = self.history.row(t)
-        if self.full_set:  # written straight into the history
-            if self.offset or loss_row.shape[0] != self.E:
-                loss_row = loss_row[self.offset : self.offset + self.E]
-                margin_row = margin_row[self.offset : self.offset + self.E]
-            torch.mean(torch.nn.functional.softplus(nyo), 0, out=loss_row)
-            return torch.neg(torch.amax(nyo, 0), out=margin_row)
-        cols = self.offset + self.ids
-        loss_row[cols] = torch.nn.functional.softplus(nyo).mean(0)
-        margin = -torch.amax(nyo, 0)
-        margin_row[cols] = margin
-        return margin
+        neg_margin = self.neg_margin = torch.amax(nyo, 0)
+        cols = self.cols if self.full_set else self.offset + self.ids
+        self.history.record(t, cols, neg_margin, nyo=nyo, negated=True)
+        lo, hi = torch.aminmax(neg_margin)  # one check for all members, a mask only when needed
+        if float(lo) > -self.target_margin and float(hi) < math.inf:
+            return None
+        return (neg_margin > -self.target_margin) & (neg_margin < math.inf)
 
-    def retire(self, stop: torch.Tensor, t: int, margin: torch.Tensor) -> None:
+    def min_margin(self) -> float:
+        return -float(self.neg_margin.max())
+
+    def retire(self, stop: torch.Tensor, t: int) -> None:
         """Members ``stop`` (bool over the active ones) leave: state written back, history told."""
         gi = self.ids[stop]
         out = self.out
@@ -226,8 +233,8 @@ class ReducedState:
         for name in ("b", "c"):
             if out[name] is not None:
                 out[name][gi] = getattr(self, name)[stop]
-        ms = margin[stop]
-        self.history.stop(self.offset + gi, t, diverged=torch.isnan(ms) | (ms == -math.inf))
+        nm = self.neg_margin[stop]
+        self.history.stop(self.offset + gi, t, diverged=torch.isnan(nm) | (nm == math.inf))
         self.compact(~stop)
 
     def compact(self, keep: torch.Tensor) -> None:
@@ -250,6 +257,7 @@ class ReducedState:
         self.h.copy_(h_old)
         del h_old
         self.blocks = task_blocks(self.task[self.ids], len(self.data))
+        self.one_block = len(self.blocks) == 1
         self.ZtA = {}
 
     @property
@@ -290,14 +298,18 @@ class ReducedState:
         # task, in place: one BLAS call C ← βC + αAB.
         for tk, lo, hi in self.blocks:
             mode, K, r = self.data[tk][2]
-            cols = slice(lo * m, hi * m)
+            if self.one_block:
+                p_t, s_t = pflat, flat
+            else:
+                cols = slice(lo * m, hi * m)
+                p_t, s_t = pflat[:, cols], flat[:, cols]
             if mode == "gram":
-                pflat[:, cols].addmm_(K, flat[:, cols], beta=decay, alpha=-lr)
+                p_t.addmm_(K, s_t, beta=decay, alpha=-lr)
             else:
                 if tk not in self.ZtA:
                     self.ZtA[tk] = torch.empty(r, (hi - lo) * m, dtype=self.dt, device=self.dev)
-                torch.mm(K.T, flat[:, cols], out=self.ZtA[tk])
-                pflat[:, cols].addmm_(K, self.ZtA[tk], beta=decay, alpha=-lr)
+                torch.mm(K.T, s_t, out=self.ZtA[tk])
+                p_t.addmm_(K, self.ZtA[tk], beta=decay, alpha=-lr)
         if decay != 1.0:
             self.alpha.mul_(decay)
             self.C = self.C * decay
