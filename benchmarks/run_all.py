@@ -21,6 +21,9 @@ Sections
   (c) wall time of every chapter notebook (papermill), fast and/or full mode.
   (e) every explorer's redraw time after a slider move, at the chapters' settings
       (benchmarks/explorers.py, also runnable on its own).
+  (t) advsub.train against a bare 20-line loop doing the same Gram-coordinate updates (no
+      history, no stopping) and the idiomatic loop, side by side: d = 400, n = 120,
+      ℓ ∈ {100, 200, 300}, m ∈ {40, 80}, 4 networks, 300 steps (benchmarks/engine.py).
 
 FLOP counts are those of the matrix products each method performs (elementwise work is not
 counted): the baseline does 4·n·m·d per seed and step (forward and weight gradient); advsub.train
@@ -328,7 +331,7 @@ def main(argv=None):
     parser.add_argument("--notebooks", choices=["none", "fast", "full", "both"], default="fast",
                         help="which notebook timings to measure (default fast)")
     parser.add_argument("--skip-notebooks", action="store_true", help="same as --notebooks none")
-    parser.add_argument("--sections", default="abdce", help="which sections to run, e.g. 'ab' (default abdce)")
+    parser.add_argument("--sections", default="atbdce", help="which sections to run, e.g. 'ab' (default atbdce)")
     parser.add_argument("--no-large-baseline", action="store_true", help="skip the baseline run of section (b)")
     parser.add_argument("--repeats", type=int, default=2,
                         help="time every run of (a) this many times, alternately, and keep the best (default 2)")
@@ -350,6 +353,10 @@ def main(argv=None):
     if "a" in args.sections:
         results["sweep"] = section_sweep(args, peak)
         peak = results["sweep"]["peak_gflops"]
+    if "t" in args.sections:
+        from engine import section_engine  # benchmarks/engine.py
+
+        results["engine"] = section_engine(args)
     if "b" in args.sections:
         peak = max(peak, matmul_peak(reps=10))  # the best seen so far: fractions of peak are not flattered by load
         results["large"] = section_large(args, peak)
