@@ -106,10 +106,9 @@ def section_explorers(args=None) -> dict:
     print()
     print(
         "(e) Explorers: redraw time after a slider move (ms; training + PNG "
-        "rendering), "
-        f"{moves} moves there and back per control, torch threads "
-        f"{torch.get_num_threads()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"rendering), {moves} moves there and back per control, torch threads "
+        f"{torch.get_num_threads()} (explorers redraw with "
+        f"{widgets.EXPLORER_THREADS}), load average {os.getloadavg()[0]:.1f}"
     )
     results = {}
     for name in only:
@@ -148,12 +147,16 @@ def main(argv=None):
         default=2,
         help="moves there and back per control (default 2)",
     )
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads of a redraw (default: the explorers')",
+    )
     args = parser.parse_args(argv)
     if args.threads:
-        import torch
+        from advsub.figures import widgets
 
-        torch.set_num_threads(args.threads)
+        widgets.EXPLORER_THREADS = args.threads
     section_explorers(args)
 
 

@@ -13,6 +13,7 @@ on release).
 
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import contextmanager
 
@@ -175,7 +176,7 @@ def explorer(
     grid=(1, 1),
     limits=None,
     skip=None,
-    threads: int | None = EXPLORER_THREADS,
+    threads: int | None = None,
 ):
     """Lay out ``controls`` in ``rows`` above one figure that ``draw`` redraws on every
     change.
@@ -192,9 +193,9 @@ def explorer(
         causes do not trigger redraws of their own.
     skip : callable ``skip(values) -> bool``, optional
         Values for which nothing is drawn (e.g. the same digit twice).
-    threads : int or None
-        torch threads during a redraw (:data:`EXPLORER_THREADS`; ``None`` leaves
-        torch's setting alone).
+    threads : int, optional
+        torch threads during a redraw (default :data:`EXPLORER_THREADS`, read at each
+        redraw; ``EXPLORER_THREADS = None`` leaves torch's setting alone).
 
     Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand (benchmarks).
     """
@@ -215,7 +216,7 @@ def explorer(
         values = {name: c.value for name, c in controls.items()}
         if skip is not None and skip(values):
             return
-        with out, torch_threads(threads):
+        with out, torch_threads(threads or EXPLORER_THREADS):
             out.clear_output(wait=True)
             fig, axes = plt.subplots(*grid, figsize=figsize)
             draw(axes, **values)
@@ -387,6 +388,26 @@ def small_init_explorer(
 
 
 # --- Chapter 04: L2 regularisation (Theorem D) ----------------------------------------
+@functools.lru_cache(maxsize=32)
+def _decay_run(lam, d, ell, m, ensemble, steps, seed):
+    """One λ of :func:`draw_weight_decay_explorer`: decay curve and universal sizes.
+
+    Cached: the λ = 0 run does not depend on the λ slider, and a slider moved back
+    finds its figure's numbers again (the same deterministic computation).
+    """
+    P = Subspace.random(d, ell, seed=seed)
+    X, y = make_dataset(P, 150, seed=seed + 1, labels="linear")
+    net = TwoLayerReLU(d, m, ensemble=ensemble, seed=seed + 2)
+    cps = np.linspace(steps / 6, steps, 6).astype(int)
+    st, r = orthogonal_decay_curve(
+        net, X[:100], y[:100], P, lr=0.5, weight_decay=lam, checkpoints=cps
+    )
+    size = universal_perturbation(net, X[100:], P)[0].numpy().ravel()
+    for array in (st, r, size):
+        array.flags.writeable = False
+    return st, r, size
+
+
 def draw_weight_decay_explorer(
     axes,
     *,
@@ -402,19 +423,12 @@ def draw_weight_decay_explorer(
     (η = 0.5, margin never reached) and draw the decay curve (``axes[0]``) and the
     universal step sizes at held-out points (``axes[1]``); returns the two flip rates
     within the budget ‖z‖ = √d."""
-    P = Subspace.random(d, ell, seed=seed)
-    X, y = make_dataset(P, 150, seed=seed + 1, labels="linear")
     budget = d**0.5
     rates, sizes = [], []
     for lam in (0.0, weight_decay):
-        net = TwoLayerReLU(d, m, ensemble=ensemble, seed=seed + 2)
-        cps = np.linspace(steps / 6, steps, 6).astype(int)
-        st, r = orthogonal_decay_curve(
-            net, X[:100], y[:100], P, lr=0.5, weight_decay=lam, checkpoints=cps
-        )
+        st, r, size = _decay_run(float(lam), d, ell, m, ensemble, steps, seed)
         if lam == weight_decay:
             plot_decay_curve([st], [r], 0.5, [lam], axes[0])
-        size = universal_perturbation(net, X[100:], P)[0].numpy().ravel()
         sizes.append(size)
         rates.append(float((size <= budget).mean()))
     hi = max(np.log10(np.clip(s, 1e-3, 1e12)).max() for s in sizes)
