@@ -1,4 +1,5 @@
-"""The network: an ensemble of two-layer ReLU networks N(x) = Σ_i u_i σ(w_i·x + b_i) (+ c).
+"""The network: an ensemble of two-layer ReLU networks N(x) = Σ_i u_i σ(w_i·x + b_i) (+
+c).
 
 An *ensemble* of E independent networks is stored as batched tensors so that
 every operation (forward pass, gradients, training) runs on all members at once.
@@ -7,15 +8,29 @@ per member, with the ensemble as its leading axis: :func:`copy_net` and
 :func:`concat_nets` rely on that to copy, slice and join networks of any kind, and
 :func:`check_finite` to refuse a network with NaN or infinite weights.
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-from ._validation import check_dtype_device, check_float, check_int, check_net_points, check_seed
+from ._validation import (
+    check_dtype_device,
+    check_float,
+    check_int,
+    check_net_points,
+    check_seed,
+)
 
-__all__ = ["EnsembleNet", "TwoLayerReLU", "init_beta", "copy_net", "concat_nets", "check_finite"]
+__all__ = [
+    "EnsembleNet",
+    "TwoLayerReLU",
+    "init_beta",
+    "copy_net",
+    "concat_nets",
+    "check_finite",
+]
 
 _INIT_NAMES = {"standard", "small"}
 
@@ -32,13 +47,18 @@ def init_beta(init_scale, d: int) -> float:
             return 1.0 / math.sqrt(d)
         if init_scale == "small":
             return 1.0 / d
-        raise ValueError(f"init_scale must be 'standard', 'small' or a positive float, got init_scale={init_scale!r}")
+        raise ValueError(
+            f"init_scale must be 'standard', 'small' or a positive float, got "
+            f"init_scale={init_scale!r}"
+        )
     return check_float("init_scale", init_scale, low=0.0, low_inclusive=False)
 
 
 def _per_member(value) -> bool:
     return isinstance(value, torch.Tensor) or (
-        isinstance(value, list) and len(value) > 0 and all(isinstance(v, torch.Tensor) for v in value)
+        isinstance(value, list)
+        and len(value) > 0
+        and all(isinstance(v, torch.Tensor) for v in value)
     )
 
 
@@ -77,23 +97,30 @@ def copy_net(net, members=None, *, skip=(), share=False):
 
 
 def concat_nets(nets):
-    """One ensemble holding the members of ``nets`` (same kind and shapes), in order; W0 not kept."""
+    """One ensemble holding the members of ``nets`` (same kind and shapes), in order; W0
+    not kept."""
     first = nets[0]
     new = object.__new__(type(first))
     for name, value in first.__dict__.items():
         if isinstance(value, torch.Tensor):
             value = torch.cat([nt.__dict__[name] for nt in nets])
         elif _per_member(value):
-            value = [torch.cat([nt.__dict__[name][k] for nt in nets]) for k in range(len(value))]
+            value = [
+                torch.cat([nt.__dict__[name][k] for nt in nets])
+                for k in range(len(value))
+            ]
         new.__dict__[name] = value
     new.ensemble = sum(nt.ensemble for nt in nets)
     if "W0" in new.__dict__:
-        new.W0 = None  # not needed by the training loops, which is what concatenation is for
+        new.W0 = (
+            None  # not needed by the training loops, which is what concatenation is for
+        )
     return new
 
 
 def check_finite(net, name: str = "net") -> None:
-    """Raise ``ValueError`` if some weight of ``net`` is NaN or infinite (e.g. after divergence).
+    """Raise ``ValueError`` if some weight of ``net`` is NaN or infinite (e.g. after
+    divergence).
 
     The attacks and certificates call it: a network with non-finite weights has
     non-finite outputs, and an attack on it would report a meaningless size such
@@ -109,14 +136,17 @@ def check_finite(net, name: str = "net") -> None:
     if bool(bad.any()):
         idx = torch.nonzero(bad).flatten().tolist()
         raise ValueError(
-            f"{name} has NaN or infinite weights in members {idx[:10]}{' ...' if len(idx) > 10 else ''} "
-            f"({len(idx)} of {net.ensemble}); training probably diverged (see TrainingHistory.diverged): "
+            f"{name} has NaN or infinite weights in members "
+            f"{idx[:10]}{' ...' if len(idx) > 10 else ''} "
+            f"({len(idx)} of {net.ensemble}); training probably diverged (see "
+            "TrainingHistory.diverged): "
             f"use a smaller lr, or drop those members with {name}.member(e)"
         )
 
 
 class EnsembleNet:
-    """Base class of the ensembles of networks R^d → R that the attacks and measurements accept.
+    """Base class of the ensembles of networks R^d → R that the attacks and measurements
+    accept.
 
     A subclass sets ``d``, ``ensemble``, ``dtype``, ``device`` and implements the
     unvalidated ``_forward(x) -> (E, n)`` and ``_input_gradient(x) -> (E, n, d)``
@@ -134,7 +164,9 @@ class EnsembleNet:
     def _forward(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _input_gradient(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def _input_gradient(
+        self, x: torch.Tensor
+    ) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __call__(self, x) -> torch.Tensor:
@@ -147,7 +179,8 @@ class EnsembleNet:
 
 
 class TwoLayerReLU(EnsembleNet):
-    """E independent two-layer ReLU networks of width m on R^d, stored as batched tensors.
+    """E independent two-layer ReLU networks of width m on R^d, stored as batched
+    tensors.
 
     N_e(x) = Σ_i u_{e,i} σ(w_{e,i}·x + b_{e,i}),  σ = ReLU.
 
@@ -215,16 +248,32 @@ class TwoLayerReLU(EnsembleNet):
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be True or False, got bias={bias!r}")
         if not isinstance(output_bias, bool):
-            raise TypeError(f"output_bias must be True or False, got output_bias={output_bias!r}")
+            raise TypeError(
+                f"output_bias must be True or False, got output_bias={output_bias!r}"
+            )
         # Draw on the CPU in float64 then move: the same seed gives the same
         # network whatever the device and dtype.
         g = torch.Generator(device="cpu").manual_seed(seed)
-        W = self.beta * torch.randn(self.ensemble, self.m, self.d, generator=g, dtype=torch.float64)
-        signs = torch.randint(0, 2, (self.ensemble, self.m), generator=g).to(torch.float64) * 2 - 1
+        W = self.beta * torch.randn(
+            self.ensemble, self.m, self.d, generator=g, dtype=torch.float64
+        )
+        signs = (
+            torch.randint(0, 2, (self.ensemble, self.m), generator=g).to(torch.float64)
+            * 2
+            - 1
+        )
         self.W = W.to(self.device, dtype)
         self.u = (signs / math.sqrt(self.m)).to(self.device, dtype)
-        self.b = torch.zeros(self.ensemble, self.m, dtype=dtype, device=self.device) if bias else None
-        self.c = torch.zeros(self.ensemble, dtype=dtype, device=self.device) if output_bias else None
+        self.b = (
+            torch.zeros(self.ensemble, self.m, dtype=dtype, device=self.device)
+            if bias
+            else None
+        )
+        self.c = (
+            torch.zeros(self.ensemble, dtype=dtype, device=self.device)
+            if output_bias
+            else None
+        )
         self.W0 = self.W.clone()
 
     @property
@@ -254,7 +303,8 @@ class TwoLayerReLU(EnsembleNet):
         return self._outputs(self._preactivation(x))
 
     def outputs_and_dead_points(self, x) -> tuple[torch.Tensor, torch.Tensor]:
-        """N(x) (E, n) and, per member, how many points have every hidden neuron off (E,) int64.
+        """N(x) (E, n) and, per member, how many points have every hidden neuron off
+        (E,) int64.
 
         At such a point N is the output bias (0 without one) and no gradient flows
         through it. One pass: the outputs are exactly those of ``net(x)``.
@@ -294,37 +344,54 @@ class TwoLayerReLU(EnsembleNet):
 
     # --- PyTorch interop ------------------------------------------------------
     @classmethod
-    def from_module(cls, module, *, dtype: torch.dtype = torch.float64, device="cpu") -> "TwoLayerReLU":
-        """A one-member network copied from a PyTorch module ``Linear(d, m) → ReLU → Linear(m, 1)``.
+    def from_module(
+        cls, module, *, dtype: torch.dtype = torch.float64, device="cpu"
+    ) -> "TwoLayerReLU":
+        """A one-member network copied from a PyTorch module ``Linear(d, m) → ReLU →
+        Linear(m, 1)``.
 
-        ``module`` is any ``torch.nn.Module`` whose leaf layers are, in registration order,
+        ``module`` is any ``torch.nn.Module`` whose leaf layers are, in registration
+        order,
         exactly an ``nn.Linear(d, m)``, an ``nn.ReLU`` and an ``nn.Linear(m, 1)`` (e.g.
-        ``nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))`` or a subclass with
+        ``nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))`` or a subclass
+        with
         these three attributes); either Linear may have a bias. The first layer's weight
         becomes W (its bias b, else no hidden bias), the second's weight u (its bias the
-        output bias c). Any other layout raises ``ValueError``; a module whose ``forward``
+        output bias c). Any other layout raises ``ValueError``; a module whose
+        ``forward``
         does not compute Linear → ReLU → Linear on a test input raises too. The copy is
-        independent of the module (``dtype``/``device`` as for the constructor); W0 is the
+        independent of the module (``dtype``/``device`` as for the constructor); W0 is
+        the
         loaded W and ``beta`` the root mean square of its entries.
 
         See :meth:`to_module` for the reverse.
         """
         if not isinstance(module, torch.nn.Module):
-            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+            raise TypeError(
+                f"module must be a torch.nn.Module, got {type(module).__name__}"
+            )
         dev = check_dtype_device(dtype, device)
-        leaves = [(name, mod) for name, mod in module.named_modules() if not list(mod.children())]
+        leaves = [
+            (name, mod)
+            for name, mod in module.named_modules()
+            if not list(mod.children())
+        ]
         kinds = [type(mod) for _, mod in leaves]
         if kinds != [torch.nn.Linear, torch.nn.ReLU, torch.nn.Linear]:
-            got = ", ".join(f"{name or '<module>'}: {type(mod).__name__}" for name, mod in leaves)
+            got = ", ".join(
+                f"{name or '<module>'}: {type(mod).__name__}" for name, mod in leaves
+            )
             raise ValueError(
-                "module must consist of exactly nn.Linear(d, m), nn.ReLU, nn.Linear(m, 1) in registration "
+                "module must consist of exactly nn.Linear(d, m), nn.ReLU, nn.Linear(m, "
+                "1) in registration "
                 f"order (biases optional), got [{got}]"
             )
         first, second = leaves[0][1], leaves[2][1]
         m, d = first.weight.shape
         if second.weight.shape != (1, m):
             raise ValueError(
-                f"the second nn.Linear must map the {m} hidden units to 1 output, got weight of shape "
+                f"the second nn.Linear must map the {m} hidden units to 1 output, got "
+                "weight of shape "
                 f"{tuple(second.weight.shape)}"
             )
         net = object.__new__(cls)
@@ -342,20 +409,27 @@ class TwoLayerReLU(EnsembleNet):
             raise ValueError("module has NaN or infinite weights")
         # The layout is right; check that forward really is Linear → ReLU → Linear.
         p = next(module.parameters())
-        x = torch.randn(5, net.d, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        x = torch.randn(
+            5, net.d, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+        )
         with torch.no_grad():
             got = module(x.to(p.device, p.dtype)).reshape(-1).to("cpu", torch.float64)
             want = net._forward(x.to(dev, dtype))[0].to("cpu", torch.float64)
         tol = 1e-4 if torch.float32 in (p.dtype, dtype) else 1e-9
-        if got.shape != want.shape or not torch.allclose(got, want, rtol=tol, atol=tol * float(want.abs().max())):
+        if got.shape != want.shape or not torch.allclose(
+            got, want, rtol=tol, atol=tol * float(want.abs().max())
+        ):
             raise ValueError(
-                "module has the layers Linear → ReLU → Linear but its forward computes something else "
-                f"(output {got[:3].tolist()} against {want[:3].tolist()} for Linear → ReLU → Linear)"
+                "module has the layers Linear → ReLU → Linear but its forward computes "
+                "something else "
+                f"(output {got[:3].tolist()} against {want[:3].tolist()} for Linear → "
+                "ReLU → Linear)"
             )
         return net
 
     def to_module(self, member: int = 0) -> torch.nn.Sequential:
-        """Member ``member`` as ``nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))``.
+        """Member ``member`` as ``nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m,
+        1))``.
 
         The Linear layers have biases exactly when the network has hidden biases b
         (``bias=True``) and an output bias c (``output_bias=True``); the module has the
@@ -363,8 +437,16 @@ class TwoLayerReLU(EnsembleNet):
         ``TwoLayerReLU.from_module(net.to_module(e))`` gives member e back.
         """
         e = check_int("member", member, low=0, high=self.ensemble - 1)
-        first = torch.nn.Linear(self.d, self.m, bias=self.b is not None, dtype=self.dtype, device=self.device)
-        second = torch.nn.Linear(self.m, 1, bias=self.c is not None, dtype=self.dtype, device=self.device)
+        first = torch.nn.Linear(
+            self.d,
+            self.m,
+            bias=self.b is not None,
+            dtype=self.dtype,
+            device=self.device,
+        )
+        second = torch.nn.Linear(
+            self.m, 1, bias=self.c is not None, dtype=self.dtype, device=self.device
+        )
         with torch.no_grad():
             first.weight.copy_(self.W[e])
             second.weight.copy_(self.u[e][None, :])
@@ -376,6 +458,9 @@ class TwoLayerReLU(EnsembleNet):
 
     def __repr__(self) -> str:
         return (
-            f"TwoLayerReLU(d={self.d}, m={self.m}, ensemble={self.ensemble}, beta={self.beta:.4g}, "
-            f"bias={self.has_bias}{', output_bias=True' if self.has_output_bias else ''}, dtype={self.dtype}, device={self.device})"
+            f"TwoLayerReLU(d={self.d}, m={self.m}, ensemble={self.ensemble}, "
+            f"beta={self.beta:.4g}, "
+            f"bias={self.has_bias}"
+            f"{', output_bias=True' if self.has_output_bias else ''}, "
+            f"dtype={self.dtype}, device={self.device})"
         )

@@ -1,21 +1,31 @@
-"""Benchmark section (t): ``advsub.train`` against a bare loop doing the same work (issue 9).
+"""Benchmark section (t): ``advsub.train`` against a bare loop doing the same work
+(issue 9).
 
-    python benchmarks/engine.py [--quick] [--repeats 3]      # or: make bench (section t)
+    python benchmarks/engine.py [--quick] [--repeats 3]      # or: make bench (section
+    t)
 
-The *bare loop* below is the reduced path of ``advsub.train`` with everything that is not
+The *bare loop* below is the reduced path of ``advsub.train`` with everything that is
+not
 arithmetic removed: gradient descent on the first layer in Gram coordinates,
-pre ← pre − η K A, α ← α − η A, no history, no stopping rule, no validation, no chunking,
+pre ← pre − η K A, α ← α − η A, no history, no stopping rule, no validation, no
+chunking,
 no progress bar, about 20 lines. On narrow configurations (d = 400, n = 120,
 ℓ ∈ {100, 200, 300}, m ∈ {40, 80}, 4 networks each, 300 steps, the margin target out of
-reach) both run side by side, alternately, best of ``--repeats``, at the same torch thread
-count (the one ``advsub.train`` picks for the problem), and their weights are checked equal.
+reach) both run side by side, alternately, best of ``--repeats``, at the same torch
+thread
+count (the one ``advsub.train`` picks for the problem), and their weights are checked
+equal.
 The *idiomatic loop* (``nn.Sequential`` + ``torch.optim.SGD`` + autograd in the full d
-dimensions, one network at a time) is timed too, once, at the same thread count. Targets: advsub.train within 1.2× of the
+dimensions, one network at a time) is timed too, once, at the same thread count.
+Targets: advsub.train within 1.2× of the
 bare loop; ≥ 8× faster than the idiomatic loop.
 
-The section only uses ``advsub.train`` and ``advsub.training.data_coordinates``, so the same
-file times an older checkout (run it with that checkout's Python) for before/after numbers.
+The section only uses ``advsub.train`` and ``advsub.training.data_coordinates``, so the
+same
+file times an older checkout (run it with that checkout's Python) for before/after
+numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +42,8 @@ FAR = 1e30  # a margin target nobody reaches: every run makes exactly max_steps 
 
 
 def bare_train(W0, u, X, y, lr, steps):
-    """GD on the first layer of E networks in Gram coordinates: the arithmetic of advsub.train, bare."""
+    """GD on the first layer of E networks in Gram coordinates: the arithmetic of
+    advsub.train, bare."""
     E, m, d = W0.shape
     n = X.shape[0]
     K = X @ X.T
@@ -52,10 +63,14 @@ def bare_train(W0, u, X, y, lr, steps):
 
 
 def idiomatic_train(W0, u, X, y, lr, steps):
-    """One network the way a course writes it: nn.Sequential + torch.optim.SGD + autograd, full d."""
+    """One network the way a course writes it: nn.Sequential + torch.optim.SGD +
+    autograd, full d."""
     m, d = W0.shape
-    model = torch.nn.Sequential(torch.nn.Linear(d, m, bias=False), torch.nn.ReLU(),
-                                torch.nn.Linear(m, 1, bias=False)).to(torch.float64)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(d, m, bias=False),
+        torch.nn.ReLU(),
+        torch.nn.Linear(m, 1, bias=False),
+    ).to(torch.float64)
     with torch.no_grad():
         model[0].weight.copy_(W0)
         model[2].weight.copy_(u[None, :])
@@ -70,7 +85,8 @@ def idiomatic_train(W0, u, X, y, lr, steps):
 
 
 def _threads_for(E, m, n):
-    """The torch thread count advsub.train uses for this problem (1 below its small-work threshold)."""
+    """The torch thread count advsub.train uses for this problem (1 below its small-work
+    threshold)."""
     try:
         from advsub.training.loop import SMALL_WORK_FLOPS
     except ImportError:  # an older advsub: no thread policy
@@ -87,9 +103,13 @@ def section_engine(args):
     ells, ms = ([100, 300], [40, 80]) if args.quick else ([100, 200, 300], [40, 80])
     repeats = max(1, args.repeats)
     load = os.getloadavg()[0]
-    print(f"\n(t) advsub.train against the bare loop (same Gram-coordinate GD, no history, no stopping) and the "
-          f"idiomatic loop; d={d}, n={n}, {E} networks, {steps} steps, best of {repeats}, load average {load:.1f}",
-          flush=True)
+    print(
+        f"\n(t) advsub.train against the bare loop (same Gram-coordinate GD, no "
+        "history, no stopping) and the "
+        f"idiomatic loop; d={d}, n={n}, {E} networks, {steps} steps, best of "
+        f"{repeats}, load average {load:.1f}",
+        flush=True,
+    )
     rows = []
     base_threads = torch.get_num_threads()
     for ell in ells:
@@ -101,11 +121,21 @@ def section_engine(args):
             threads = _threads_for(E, m, n)
             t_train = t_bare = t_idiom = math.inf
             for k in range(repeats):
-                for who in (("train", "bare") if k % 2 == 0 else ("bare", "train")):  # alternate the order
+                for who in (
+                    ("train", "bare") if k % 2 == 0 else ("bare", "train")
+                ):  # alternate the order
                     if who == "train":
                         net = net0.clone()
                         t = time.perf_counter()
-                        advsub.train(net, X, y, lr=lr, max_steps=steps, target_margin=FAR, progress=False)
+                        advsub.train(
+                            net,
+                            X,
+                            y,
+                            lr=lr,
+                            max_steps=steps,
+                            target_margin=FAR,
+                            progress=False,
+                        )
                         t_train = min(t_train, time.perf_counter() - t)
                         continue
                     torch.set_num_threads(threads)
@@ -118,25 +148,56 @@ def section_engine(args):
             torch.set_num_threads(threads)
             try:
                 t = time.perf_counter()
-                W_idiom = torch.stack([idiomatic_train(net0.W[e], net0.u[e], X, y, lr, steps) for e in range(E)])
+                W_idiom = torch.stack(
+                    [
+                        idiomatic_train(net0.W[e], net0.u[e], X, y, lr, steps)
+                        for e in range(E)
+                    ]
+                )
                 t_idiom = time.perf_counter() - t
             finally:
                 torch.set_num_threads(base_threads)
             err = max(rel_err(net.W, W_bare), rel_err(net.W, W_idiom))
-            row = dict(ell=ell, m=m, mode=mode, threads=threads, t_train=t_train, t_bare=t_bare, t_idiom=t_idiom,
-                       bare_ratio=t_train / t_bare, idiom_ratio=t_idiom / t_train, rel_err=err)
+            row = dict(
+                ell=ell,
+                m=m,
+                mode=mode,
+                threads=threads,
+                t_train=t_train,
+                t_bare=t_bare,
+                t_idiom=t_idiom,
+                bare_ratio=t_train / t_bare,
+                idiom_ratio=t_idiom / t_train,
+                rel_err=err,
+            )
             rows.append(row)
-            print(f"  ell={ell:3d} m={m:3d} ({mode}, {threads} thread{'s' if threads > 1 else ''}): "
-                  f"advsub.train {1e3 * t_train:7.1f} ms  bare {1e3 * t_bare:7.1f} ms  -> {row['bare_ratio']:.2f}x | "
-                  f"idiomatic {1e3 * t_idiom:8.1f} ms -> {row['idiom_ratio']:5.1f}x faster | err {err:.0e}",
-                  flush=True)
+            print(
+                f"  ell={ell:3d} m={m:3d} ({mode}, {threads} "
+                f"thread{'s' if threads > 1 else ''}): "
+                f"advsub.train {1e3 * t_train:7.1f} ms  bare {1e3 * t_bare:7.1f} ms  "
+                f"-> {row['bare_ratio']:.2f}x | "
+                f"idiomatic {1e3 * t_idiom:8.1f} ms -> {row['idiom_ratio']:5.1f}x "
+                f"faster | err {err:.0e}",
+                flush=True,
+            )
     tt, tb, ti = (sum(r[k] for r in rows) for k in ("t_train", "t_bare", "t_idiom"))
-    summary = dict(bare_ratio=tt / tb, idiom_ratio=ti / tt, max_rel_err=max(r["rel_err"] for r in rows),
-                   load_before=load, load_after=os.getloadavg()[0])
-    print(f"  total: advsub.train {tt:.2f} s, bare loop {tb:.2f} s: advsub.train / bare = {tt / tb:.2f}x "
-          f"(target <= 1.2x: {'met' if tt / tb <= 1.2 else 'MISSED'}); idiomatic / advsub.train = {ti / tt:.1f}x "
-          f"(target >= 8x: {'met' if ti / tt >= 8 else 'MISSED'}); max relative difference of the weights "
-          f"{summary['max_rel_err']:.0e}; load average {load:.1f} -> {summary['load_after']:.1f}")
+    summary = dict(
+        bare_ratio=tt / tb,
+        idiom_ratio=ti / tt,
+        max_rel_err=max(r["rel_err"] for r in rows),
+        load_before=load,
+        load_after=os.getloadavg()[0],
+    )
+    print(
+        f"  total: advsub.train {tt:.2f} s, bare loop {tb:.2f} s: advsub.train / bare "
+        f"= {tt / tb:.2f}x "
+        f"(target <= 1.2x: {'met' if tt / tb <= 1.2 else 'MISSED'}); idiomatic / "
+        f"advsub.train = {ti / tt:.1f}x "
+        f"(target >= 8x: {'met' if ti / tt >= 8 else 'MISSED'}); max relative "
+        "difference of the weights "
+        f"{summary['max_rel_err']:.0e}; load average {load:.1f} -> "
+        f"{summary['load_after']:.1f}"
+    )
     return dict(rows=rows, summary=summary)
 
 

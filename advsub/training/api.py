@@ -1,4 +1,5 @@
 """``train``: the entry point for every network, dispatching to the loop that fits."""
+
 from __future__ import annotations
 
 import torch
@@ -31,7 +32,8 @@ def train(
     reduced: bool | None = None,
     memory_budget: float = DEFAULT_MEMORY_BUDGET,
 ) -> TrainingHistory:
-    """Train every member of ``net`` in place on (X, y) until its margin reaches ``target_margin``.
+    """Train every member of ``net`` in place on (X, y) until its margin reaches
+    ``target_margin``.
 
     The loss of member e is the mean logistic loss (1/n) Σ_j log(1 + exp(−y_j N_e(x_j)))
     (reduction "mean", as ``torch.nn.BCEWithLogitsLoss()``, or ``nn.BCELoss()`` after a
@@ -74,7 +76,8 @@ def train(
         "gd", "sgd" and "momentum" because every update of w_i is a combination of the
         training points, and cheaper by a factor of about d / min(n/2, rank X) per
         step. ``None`` (default) uses it whenever it is exact; ``True`` requires it
-        (``ValueError`` for "adam", whose coordinate-wise scaling breaks the invariance);
+        (``ValueError`` for "adam", whose coordinate-wise scaling breaks the
+        invariance);
         ``False`` forces the full-space loop. Both give the same weights and history to
         rounding (≤ 1e-9 relative in float64).
     memory_budget : float > 0
@@ -87,7 +90,8 @@ def train(
     Returns
     -------
     TrainingHistory
-        With ``diverged`` (members whose loss became NaN or infinite: frozen there, and a
+        With ``diverged`` (members whose loss became NaN or infinite: frozen there, and
+        a
         :class:`DivergenceWarning`) and ``dead_points`` (training points where every
         hidden neuron is off; a :class:`DeadPointWarning` for members that missed the
         margin with such points).
@@ -100,29 +104,93 @@ def train(
     """
     if isinstance(net, DeepReLU):
         if reduced:
-            raise ValueError("reduced=True is implemented for TwoLayerReLU only; a DeepReLU trains in the full space")
-        return train_deep(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                          target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
-                          train_second_layer=train_second_layer, momentum=momentum, progress=progress, seed=seed,
-                          memory_budget=memory_budget)
+            raise ValueError(
+                "reduced=True is implemented for TwoLayerReLU only; a DeepReLU trains "
+                "in the full space"
+            )
+        return train_deep(
+            net,
+            X,
+            y,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            target_margin=target_margin,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            train_second_layer=train_second_layer,
+            momentum=momentum,
+            progress=progress,
+            seed=seed,
+            memory_budget=memory_budget,
+        )
     if not isinstance(net, TwoLayerReLU):
-        raise TypeError(f"net must be a TwoLayerReLU or a DeepReLU, got {type(net).__name__}")
+        raise TypeError(
+            f"net must be a TwoLayerReLU or a DeepReLU, got {type(net).__name__}"
+        )
     n = len(X) if hasattr(X, "__len__") else 1
-    # The thread count is chosen before any work (validation included): on a loaded machine
-    # a single operation with a second thread can cost more than the whole small problem.
-    with torch_threads(step_flops(net.ensemble, net.m, net.d, n, optimizer != "adam" and reduced is not False)):
-        return _train(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                      target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
-                      train_second_layer=train_second_layer, momentum=momentum, progress=progress, seed=seed,
-                      reduced=reduced, memory_budget=memory_budget)
+    # The thread count is chosen before any work (validation included): on a loaded
+    # machine
+    # a single operation with a second thread can cost more than the whole small
+    # problem.
+    with torch_threads(
+        step_flops(
+            net.ensemble, net.m, net.d, n, optimizer != "adam" and reduced is not False
+        )
+    ):
+        return _train(
+            net,
+            X,
+            y,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            target_margin=target_margin,
+            max_steps=max_steps,
+            batch_size=batch_size,
+            train_second_layer=train_second_layer,
+            momentum=momentum,
+            progress=progress,
+            seed=seed,
+            reduced=reduced,
+            memory_budget=memory_budget,
+        )
 
 
-def _train(net, X, y, *, optimizer, lr, weight_decay, target_margin, max_steps, batch_size, train_second_layer,
-           momentum, progress, seed, reduced, memory_budget):
-    X, y, settings = check_train_args(net, X, y, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                                      target_margin=target_margin, max_steps=max_steps, batch_size=batch_size,
-                                      train_second_layer=train_second_layer, momentum=momentum, seed=seed,
-                                      reduced=reduced, memory_budget=memory_budget)
+def _train(
+    net,
+    X,
+    y,
+    *,
+    optimizer,
+    lr,
+    weight_decay,
+    target_margin,
+    max_steps,
+    batch_size,
+    train_second_layer,
+    momentum,
+    progress,
+    seed,
+    reduced,
+    memory_budget,
+):
+    X, y, settings = check_train_args(
+        net,
+        X,
+        y,
+        optimizer=optimizer,
+        lr=lr,
+        weight_decay=weight_decay,
+        target_margin=target_margin,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        train_second_layer=train_second_layer,
+        momentum=momentum,
+        seed=seed,
+        reduced=reduced,
+        memory_budget=memory_budget,
+    )
     progress = check_progress(progress)
     task = torch.zeros(net.ensemble, dtype=torch.int64)
     return train_members(net, [(X, y)], task, settings, progress=progress)

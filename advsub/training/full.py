@@ -1,15 +1,19 @@
-"""The full-space loop: any optimizer, gradients in closed form (two layers) or by autograd (deeper).
+"""The full-space loop: any optimizer, gradients in closed form (two layers) or by
+autograd (deeper).
 
-The loss of member e is the mean logistic loss L_e = (1/n) Σ_j log(1 + exp(−y_j N_e(x_j)));
+The loss of member e is the mean logistic loss L_e = (1/n) Σ_j log(1 + exp(−y_j
+N_e(x_j)));
 for a two-layer network its gradients are, in closed form (:func:`loss_gradients`)::
 
     ∂L/∂w_i = (1/n) Σ_j g_j u_i 1[w_i·x_j + b_i > 0] x_j,   g_j = −y_j σ(−y_j N(x_j)),
 
 so every update of w_i is a combination of training points (the invariance lemma).
 :class:`FullSpaceState` runs the loop on any parameters with any gradient function:
-:func:`~advsub.training.train` gives it the closed form, :func:`~advsub.training.train_deep`
+:func:`~advsub.training.train` gives it the closed form,
+:func:`~advsub.training.train_deep`
 autograd.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,7 +27,8 @@ __all__ = ["loss_gradients", "two_layer_parameters", "FullSpaceState", "full_wor
 
 
 def two_layer_parameters(net, train_second_layer: bool) -> dict:
-    """The trained tensors of a TwoLayerReLU by name: W, b (if any), and u, c (if any) when asked."""
+    """The trained tensors of a TwoLayerReLU by name: W, b (if any), and u, c (if any)
+    when asked."""
     names = ["W"] + (["b"] if net.b is not None else [])
     if train_second_layer:
         names += ["u"] + (["c"] if net.c is not None else [])
@@ -31,7 +36,8 @@ def two_layer_parameters(net, train_second_layer: bool) -> dict:
 
 
 def loss_gradients(net, X, y, idx, train_second_layer):
-    """Closed-form gradients of the mean logistic loss on the points X[idx] (idx (E, b) or None).
+    """Closed-form gradients of the mean logistic loss on the points X[idx] (idx (E, b)
+    or None).
 
     Returns a dict with "W" (E, m, d), "b" (E, m) if the net has hidden biases, and with
     ``train_second_layer`` "u" (E, m) and "c" (E,) if it has an output bias.
@@ -68,11 +74,14 @@ def loss_gradients(net, X, y, idx, train_second_layer):
 
 
 def full_words(n: int, m: int, d: int, batch: int | None, optimizer: str) -> int:
-    """Words of working memory per member of the full-space loop (the network's tensors excluded).
+    """Words of working memory per member of the full-space loop (the network's tensors
+    excluded).
 
     The forward pass and the gradient's (E, n, m) arrays (7 n·m), the data seen by the
-    gradient (n·d for the einsum's broadcast, batch·d for a minibatch), the gradient of W
-    and the optimizer's buffers (m·d each, in place: see :class:`~.optim.OptimizerState`).
+    gradient (n·d for the einsum's broadcast, batch·d for a minibatch), the gradient of
+    W
+    and the optimizer's buffers (m·d each, in place: see
+    :class:`~.optim.OptimizerState`).
     Measured (Adam, d = 400, m = 50, n = 100): 1.18 MiB per member against 1.18 MiB
     counted, plus about 5 MiB whatever the size (allocator, BLAS).
     """
@@ -80,10 +89,12 @@ def full_words(n: int, m: int, d: int, batch: int | None, optimizer: str) -> int
 
 
 class FullSpaceState:
-    """The full-space loop's state for one chunk of members: parameters updated in place.
+    """The full-space loop's state for one chunk of members: parameters updated in
+    place.
 
     Same operations as :class:`~.reduced.ReducedState` (evaluate, retire, step, finish),
-    so both run in :func:`~.loop.run_loop`; here a retired member stays in the arrays and
+    so both run in :func:`~.loop.run_loop`; here a retired member stays in the arrays
+    and
     is masked out of the updates (the work per step does not shrink).
 
     Parameters
@@ -102,9 +113,15 @@ class FullSpaceState:
         self.params, self.gradients = params, gradients
         self.history, self.offset, self.draw = history, offset, draw
         self.E = net.ensemble
-        self.minibatch = settings.optimizer == "sgd" and settings.batch_size < X.shape[0]
-        self.opt = OptimizerState(settings.optimizer, lr=settings.lr, weight_decay=settings.weight_decay,
-                                  momentum=settings.momentum)
+        self.minibatch = (
+            settings.optimizer == "sgd" and settings.batch_size < X.shape[0]
+        )
+        self.opt = OptimizerState(
+            settings.optimizer,
+            lr=settings.lr,
+            weight_decay=settings.weight_decay,
+            momentum=settings.momentum,
+        )
         dev = X.device
         self.target_margin = settings.target_margin
         self.cols = slice(offset, offset + self.E)
@@ -118,7 +135,8 @@ class FullSpaceState:
         return int(self.running.sum())
 
     def evaluate(self, t: int) -> torch.Tensor:
-        """Loss and margin of every member at evaluation t, recorded; returns which keep training."""
+        """Loss and margin of every member at evaluation t, recorded; returns which keep
+        training."""
         with torch.no_grad():
             out = self.net._forward(self.X)
         margin = self.margin = (self.y * out).min(dim=1).values
@@ -132,8 +150,11 @@ class FullSpaceState:
         new = stop & self.running
         if bool(new.any()):
             ms = self.margin[new]
-            self.history.stop(self.offset + torch.nonzero(new).flatten(), t,
-                              diverged=torch.isnan(ms) | (ms == -math.inf))
+            self.history.stop(
+                self.offset + torch.nonzero(new).flatten(),
+                t,
+                diverged=torch.isnan(ms) | (ms == -math.inf),
+            )
             self.running &= ~stop
             self.all_running = False
 

@@ -1,25 +1,37 @@
-"""What a training run records: :class:`TrainingHistory`, the recorder that fills it, the warnings."""
+"""What a training run records: :class:`TrainingHistory`, the recorder that fills it,
+the warnings."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["TrainingHistory", "HistoryRecorder", "logistic_loss", "DivergenceWarning", "DeadPointWarning"]
+__all__ = [
+    "TrainingHistory",
+    "HistoryRecorder",
+    "logistic_loss",
+    "DivergenceWarning",
+    "DeadPointWarning",
+]
 
 
 class DivergenceWarning(RuntimeWarning):
-    """Some members' loss became NaN or infinite: they were frozen and marked in ``history.diverged``."""
+    """Some members' loss became NaN or infinite: they were frozen and marked in
+    ``history.diverged``."""
 
 
 class DeadPointWarning(RuntimeWarning):
-    """Members that missed the target margin have training points at which every hidden neuron is off."""
+    """Members that missed the target margin have training points at which every hidden
+    neuron is off."""
 
 
 def logistic_loss(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean logistic loss (1/n) Σ_j log(1 + exp(−y_j N(x_j))): outputs (E, n), y (n,) → (E,).
+    """Mean logistic loss (1/n) Σ_j log(1 + exp(−y_j N(x_j))): outputs (E, n), y (n,) →
+    (E,).
 
-    This is ``torch.nn.BCEWithLogitsLoss()`` (reduction ``"mean"``) of the outputs against
+    This is ``torch.nn.BCEWithLogitsLoss()`` (reduction ``"mean"``) of the outputs
+    against
     the labels mapped to {0, 1}, and ``nn.BCELoss()`` after a sigmoid, up to rounding.
     """
     return torch.nn.functional.softplus(-y * outputs).mean(dim=-1)
@@ -71,7 +83,9 @@ class TrainingHistory:
         if self.diverged is None:
             self.diverged = torch.zeros(E, dtype=torch.bool, device=self.steps.device)
         if self.dead_points is None:
-            self.dead_points = torch.zeros(E, dtype=torch.int64, device=self.steps.device)
+            self.dead_points = torch.zeros(
+                E, dtype=torch.int64, device=self.steps.device
+            )
 
     @property
     def all_reached(self) -> bool:
@@ -87,25 +101,34 @@ class TrainingHistory:
         stopped = reached | self.diverged[lo:hi]
         T = self.loss.shape[0]
         if bool(stopped.all()) and int(steps.max()) < T:
-            T = int(steps.max()) + 1  # the loop would have ended at the evaluation where its last member stopped
+            # the loop would have ended at the evaluation where its last member stopped
+            T = int(steps.max()) + 1
         return TrainingHistory(
-            loss=self.loss[:T, lo:hi].clone(), margin=self.margin[:T, lo:hi].clone(), steps=steps, reached=reached,
-            final_loss=self.final_loss[lo:hi].clone(), final_margin=self.final_margin[lo:hi].clone(),
-            target_margin=self.target_margin, optimizer=self.optimizer,
-            diverged=self.diverged[lo:hi].clone(), dead_points=self.dead_points[lo:hi].clone(),
+            loss=self.loss[:T, lo:hi].clone(),
+            margin=self.margin[:T, lo:hi].clone(),
+            steps=steps,
+            reached=reached,
+            final_loss=self.final_loss[lo:hi].clone(),
+            final_margin=self.final_margin[lo:hi].clone(),
+            target_margin=self.target_margin,
+            optimizer=self.optimizer,
+            diverged=self.diverged[lo:hi].clone(),
+            dead_points=self.dead_points[lo:hi].clone(),
         )
 
     def __repr__(self) -> str:
         extra = f", diverged={int(self.diverged.sum())}" if self.any_diverged else ""
         return (
-            f"TrainingHistory(optimizer={self.optimizer!r}, members={self.steps.numel()}, "
+            f"TrainingHistory(optimizer={self.optimizer!r}, "
+            f"members={self.steps.numel()}, "
             f"reached={int(self.reached.sum())}/{self.steps.numel()}{extra}, "
             f"steps=[{int(self.steps.min())}..{int(self.steps.max())}])"
         )
 
 
 class HistoryRecorder:
-    """Loss and margin rows of E members, one row per evaluation, grown as the loop goes.
+    """Loss and margin rows of E members, one row per evaluation, grown as the loop
+    goes.
 
     The loops hand over each evaluation with :meth:`record` (no copy: the tensors are
     kept until the next :meth:`flush`, every 256 evaluations, which writes them in
@@ -116,7 +139,9 @@ class HistoryRecorder:
     """
 
     BLOCK = 256  # evaluations kept before a flush
-    BLOCK_ELEMENTS = 2**20  # ... or fewer, if their −y_j N(x_j) arrays hold more entries than this
+    BLOCK_ELEMENTS = (
+        2**20
+    )  # ... or fewer, if their −y_j N(x_j) arrays hold more entries than this
 
     def __init__(self, E: int, max_rows: int, dtype, device, initial: int = 256):
         cap = max(1, min(max_rows, initial))
@@ -128,19 +153,35 @@ class HistoryRecorder:
         self.stopped_at = torch.full((E,), -1, dtype=torch.int64, device=device)
         self.diverged = torch.zeros(E, dtype=torch.bool, device=device)
 
-    def record(self, t: int, cols, margin: torch.Tensor, *, loss: torch.Tensor | None = None,
-               nyo: torch.Tensor | None = None, negated: bool = False) -> None:
-        """Evaluation t of the members ``cols`` (a slice, or an index tensor) of the E columns.
+    def record(
+        self,
+        t: int,
+        cols,
+        margin: torch.Tensor,
+        *,
+        loss: torch.Tensor | None = None,
+        nyo: torch.Tensor | None = None,
+        negated: bool = False,
+    ) -> None:
+        """Evaluation t of the members ``cols`` (a slice, or an index tensor) of the E
+        columns.
 
-        ``loss`` (one per member), or ``nyo`` (n, members): the values −y_j N(x_j), whose mean
+        ``loss`` (one per member), or ``nyo`` (n, members): the values −y_j N(x_j),
+        whose mean
         softplus is the loss, computed at the flush for many evaluations at once.
-        ``negated=True`` says that ``margin`` holds −margin (the reduced loop's max_j −y_j N(x_j)).
+        ``negated=True`` says that ``margin`` holds −margin (the reduced loop's max_j
+        −y_j N(x_j)).
         The tensors are kept, not copied: the loops pass fresh ones.
         """
-        self._pending.append((t, cols, loss if nyo is None else nyo, nyo is not None, margin, negated))
+        self._pending.append(
+            (t, cols, loss if nyo is None else nyo, nyo is not None, margin, negated)
+        )
         if nyo is not None:
             self._pending_elements += nyo.numel()
-        if len(self._pending) >= self.BLOCK or self._pending_elements >= self.BLOCK_ELEMENTS:
+        if (
+            len(self._pending) >= self.BLOCK
+            or self._pending_elements >= self.BLOCK_ELEMENTS
+        ):
             self.flush()
 
     def flush(self) -> None:
@@ -161,39 +202,70 @@ class HistoryRecorder:
         while i < len(pending):
             t0, cols, _, from_nyo, _, neg = pending[i]
             j = i + 1
-            if isinstance(cols, slice):  # a run of consecutive rows of the same columns: one copy
-                while j < len(pending) and pending[j][1] == cols and pending[j][0] == t0 + (j - i) \
-                        and pending[j][3] == from_nyo and pending[j][5] == neg:
+            if isinstance(
+                cols, slice
+            ):  # a run of consecutive rows of the same columns: one copy
+                while (
+                    j < len(pending)
+                    and pending[j][1] == cols
+                    and pending[j][0] == t0 + (j - i)
+                    and pending[j][3] == from_nyo
+                    and pending[j][5] == neg
+                ):
                     j += 1
                 rows, dim = slice(t0, t0 + (j - i)), 1
             else:
                 rows, dim = t0, 0
-            values = torch.stack([item[2] for item in pending[i:j]]) if dim else pending[i][2]
-            margin = torch.stack([item[4] for item in pending[i:j]]) if dim else pending[i][4]
-            self._loss[rows, cols] = torch.nn.functional.softplus(values).mean(dim) if from_nyo else values
+            values = (
+                torch.stack([item[2] for item in pending[i:j]])
+                if dim
+                else pending[i][2]
+            )
+            margin = (
+                torch.stack([item[4] for item in pending[i:j]])
+                if dim
+                else pending[i][4]
+            )
+            self._loss[rows, cols] = (
+                torch.nn.functional.softplus(values).mean(dim) if from_nyo else values
+            )
             self._margin[rows, cols] = -margin if neg else margin
             i = j
 
-    def stop(self, members: torch.Tensor, t: int, diverged: torch.Tensor | None = None) -> None:
-        """Members (global indices) stopped at evaluation t; ``diverged`` (bool, same length) if non-finite."""
+    def stop(
+        self, members: torch.Tensor, t: int, diverged: torch.Tensor | None = None
+    ) -> None:
+        """Members (global indices) stopped at evaluation t; ``diverged`` (bool, same
+        length) if non-finite."""
         self.stopped_at[members] = t
         if diverged is not None:
             self.diverged[members] = diverged
 
-    def finish(self, final_loss, final_margin, *, target_margin, optimizer, dead_points) -> TrainingHistory:
+    def finish(
+        self, final_loss, final_margin, *, target_margin, optimizer, dead_points
+    ) -> TrainingHistory:
         self.flush()
         T = self.rows
         loss, margin = self._loss[:T], self._margin[:T]
         done = self.stopped_at >= 0
         if bool(done.any()):
-            late = done[None, :] & (torch.arange(T, device=loss.device)[:, None] >= self.stopped_at[None, :])
+            late = done[None, :] & (
+                torch.arange(T, device=loss.device)[:, None] >= self.stopped_at[None, :]
+            )
             loss = torch.where(late, final_loss, loss)
             margin = torch.where(late, final_margin, margin)
         elif T < self._loss.shape[0]:
             loss, margin = loss.clone(), margin.clone()  # release the unused rows
         steps = torch.where(done, self.stopped_at, torch.full_like(self.stopped_at, T))
         return TrainingHistory(
-            loss=loss, margin=margin, steps=steps, reached=final_margin >= target_margin,
-            final_loss=final_loss, final_margin=final_margin, target_margin=target_margin,
-            optimizer=optimizer, diverged=self.diverged.clone(), dead_points=dead_points,
+            loss=loss,
+            margin=margin,
+            steps=steps,
+            reached=final_margin >= target_margin,
+            final_loss=final_loss,
+            final_margin=final_margin,
+            target_margin=target_margin,
+            optimizer=optimizer,
+            diverged=self.diverged.clone(),
+            dead_points=dead_points,
         )

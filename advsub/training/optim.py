@@ -1,10 +1,12 @@
-"""The optimizer update shared by the full-space loop and the autograd loop of deeper networks.
+"""The optimizer update shared by the full-space loop and the autograd loop of deeper
+networks.
 
 One :class:`OptimizerState` holds the buffers of every trained parameter (momentum
 buffer, Adam's two moments, one scratch buffer) and updates the parameters *in place*:
 after the first step no tensor of the size of a parameter is allocated, which is what
 lets ``memory_budget`` bound the working memory (see :func:`full_space_words`).
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,17 +19,22 @@ ADAM_EPS = 1e-8
 
 
 def full_space_words(optimizer: str) -> int:
-    """Buffers of the size of a trained parameter that :class:`OptimizerState` keeps (plus the gradient)."""
+    """Buffers of the size of a trained parameter that :class:`OptimizerState` keeps
+    (plus the gradient)."""
     return {"gd": 0, "sgd": 0, "momentum": 2, "adam": 3}[optimizer] + 1
 
 
 def _factor(value: float, frozen: torch.Tensor, dtype) -> torch.Tensor:
-    """``value`` for the moving members, 1 for the frozen ones, in the parameters' dtype."""
-    return torch.full(frozen.shape, value, dtype=dtype, device=frozen.device).masked_fill_(frozen, 1.0)
+    """``value`` for the moving members, 1 for the frozen ones, in the parameters'
+    dtype."""
+    return torch.full(
+        frozen.shape, value, dtype=dtype, device=frozen.device
+    ).masked_fill_(frozen, 1.0)
 
 
 class OptimizerState:
-    """Per-member optimizer steps, in place, for parameters whose leading axis is the ensemble.
+    """Per-member optimizer steps, in place, for parameters whose leading axis is the
+    ensemble.
 
     Every step is: decoupled weight decay p ← (1 − ηλ) p, then p ← p − η·step, with
     step the gradient (gd, sgd), the heavy-ball buffer v ← μ v + g (momentum,
@@ -40,8 +47,15 @@ class OptimizerState:
     depend on the buffers being reused.
     """
 
-    def __init__(self, optimizer: str, *, lr: float, weight_decay: float, momentum: float):
-        self.optimizer, self.lr, self.weight_decay, self.momentum = optimizer, lr, weight_decay, momentum
+    def __init__(
+        self, optimizer: str, *, lr: float, weight_decay: float, momentum: float
+    ):
+        self.optimizer, self.lr, self.weight_decay, self.momentum = (
+            optimizer,
+            lr,
+            weight_decay,
+            momentum,
+        )
         self.first: dict = {}  # momentum buffer / Adam's first moment
         self.second: dict = {}  # Adam's second moment
         self.scratch: dict = {}
@@ -52,12 +66,22 @@ class OptimizerState:
             buf = store[key] = torch.zeros_like(like)
         return buf
 
-    def update(self, key, p: torch.Tensor, g: torch.Tensor, mask: torch.Tensor, steps: torch.Tensor,
-               all_running: bool) -> None:
-        """One step on ``p`` (updated in place) with gradient ``g`` (consumed: overwritten).
+    def update(
+        self,
+        key,
+        p: torch.Tensor,
+        g: torch.Tensor,
+        mask: torch.Tensor,
+        steps: torch.Tensor,
+        all_running: bool,
+    ) -> None:
+        """One step on ``p`` (updated in place) with gradient ``g`` (consumed:
+        overwritten).
 
-        ``mask`` (E,) in p's dtype, 1 for the members that move; ``steps`` (E,) the number
-        of steps each member has made (Adam's bias correction); ``all_running`` says that
+        ``mask`` (E,) in p's dtype, 1 for the members that move; ``steps`` (E,) the
+        number
+        of steps each member has made (Adam's bias correction); ``all_running`` says
+        that
         every entry of ``mask`` is 1 (the buffers then skip the masking).
         """
         shape = (p.shape[0],) + (1,) * (p.ndim - 1)
@@ -77,7 +101,10 @@ class OptimizerState:
             step.copy_(v)
         else:  # adam, bias-corrected per member by its own step count
             b1, b2 = ADAM_BETAS
-            c1, c2 = 0.1, 0.001  # 1 − β1, 1 − β2 as written (1 − 0.999 is not 0.001 in floating point)
+            c1, c2 = (
+                0.1,
+                0.001,
+            )  # 1 − β1, 1 − β2 as written (1 − 0.999 is not 0.001 in floating point)
             m1 = self._buffer(self.first, key, p)
             m2 = self._buffer(self.second, key, p)
             buf = self._buffer(self.scratch, key, p)

@@ -16,6 +16,7 @@ matrix, or 4·n·m·r with a factor K = Z Zᵀ of rank r = dim span(x_1..x_n) �
 (the data's own coordinates), whichever is cheaper. W is mapped back to R^d once at the
 end. :class:`ReducedState` holds the whole state of the loop.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,8 @@ __all__ = ["data_coordinates", "ReducedState", "reduced_words", "task_blocks"]
 
 
 def _low_rank_factor(K: torch.Tensor, rtol: float = 1e-13, max_rank: int | None = None):
-    """Z (p, r) with K = Z Zᵀ to 1e-12 relative (pivoted Cholesky), or None if K has full rank.
+    """Z (p, r) with K = Z Zᵀ to 1e-12 relative (pivoted Cholesky), or None if K has
+    full rank.
 
     None too if the rank is ``max_rank`` or more (the factor would not be used).
     """
@@ -45,7 +47,9 @@ def _low_rank_factor(K: torch.Tensor, rtol: float = 1e-13, max_rank: int | None 
     Z[piv - 1] = np.tril(c)[:, :rank]
     Zt = torch.from_numpy(Z)
     K64t = torch.from_numpy(K64)
-    if float(torch.linalg.matrix_norm(K64t - Zt @ Zt.T)) > 1e-12 * float(torch.linalg.matrix_norm(K64t)):
+    if float(torch.linalg.matrix_norm(K64t - Zt @ Zt.T)) > 1e-12 * float(
+        torch.linalg.matrix_norm(K64t)
+    ):
         return None
     return Zt
 
@@ -61,13 +65,16 @@ def data_coordinates(X: torch.Tensor):
     -------
     mode : {"gram", "coords"}
     K : torch.Tensor
-        ``"gram"``: the Gram matrix X Xᵀ, shape (n, n). ``"coords"``: Z, shape (n, r), with
-        Z Zᵀ = X Xᵀ to 1e-12 relative and r = rank(X) < n/2 (the data's own r coordinates;
+        ``"gram"``: the Gram matrix X Xᵀ, shape (n, n). ``"coords"``: Z, shape (n, r),
+        with
+        Z Zᵀ = X Xᵀ to 1e-12 relative and r = rank(X) < n/2 (the data's own r
+        coordinates;
         r ≤ d − ℓ for data in P).
     rank : int
         n for ``"gram"``, r for ``"coords"``.
 
-    The choice minimises the per-step cost: 2n² (Gram) against 4nr (coordinates) flops per
+    The choice minimises the per-step cost: 2n² (Gram) against 4nr (coordinates) flops
+    per
     neuron, so coordinates are used when 2r < n.
     """
     n, d = X.shape
@@ -75,13 +82,17 @@ def data_coordinates(X: torch.Tensor):
     Z = None
     if n <= d:
         G64 = X64 @ X64.T
-        Z = _low_rank_factor(G64, max_rank=(n + 1) // 2) if n >= 4 else None  # used only if 2r < n
+        Z = (
+            _low_rank_factor(G64, max_rank=(n + 1) // 2) if n >= 4 else None
+        )  # used only if 2r < n
     else:  # fewer coordinates than points: factor the d × d matrix Xᵀ X instead
         F = _low_rank_factor(X64.T @ X64)
         if F is None:
             Z = X64  # full rank d < n: the canonical coordinates are exact
         else:
-            Q = torch.linalg.qr(F.to(X.device))[0]  # (d, r) orthonormal basis of the row space
+            Q = torch.linalg.qr(F.to(X.device))[
+                0
+            ]  # (d, r) orthonormal basis of the row space
             Zq = X64 @ Q
             if float((X64 - Zq @ Q.T).norm()) <= 1e-12 * float(X64.norm()):
                 Z = Zq
@@ -94,7 +105,8 @@ def data_coordinates(X: torch.Tensor):
 
 
 def reduced_words(n: int, m: int, d: int, optimizer: str) -> int:
-    """Words of working memory per member inside the reduced loop (the network's tensors excluded).
+    """Words of working memory per member inside the reduced loop (the network's tensors
+    excluded).
 
     pre, α and the retired members' α, σ(pre), A, the compaction copies (≤ 2 n·m while
     a member retires) and the coordinate products; the momentum buffer; the last
@@ -104,7 +116,8 @@ def reduced_words(n: int, m: int, d: int, optimizer: str) -> int:
 
 
 def task_blocks(task_ids: torch.Tensor, count: int):
-    """[(t, lo, hi)]: the contiguous member range of each task present in the sorted ``task_ids``."""
+    """[(t, lo, hi)]: the contiguous member range of each task present in the sorted
+    ``task_ids``."""
     counts = torch.bincount(task_ids.cpu(), minlength=count).tolist()
     out, lo = [], 0
     for t, k in enumerate(counts):
@@ -115,10 +128,12 @@ def task_blocks(task_ids: torch.Tensor, count: int):
 
 
 class ReducedState:
-    """The state of the reduced loop for one chunk of members, with its named operations.
+    """The state of the reduced loop for one chunk of members, with its named
+    operations.
 
     Members still training are the *active* ones (their global indices in ``ids``); the
-    per-member state is held for them only, in the layout (n, Ea, m) for the point × neuron
+    per-member state is held for them only, in the layout (n, Ea, m) for the point ×
+    neuron
     arrays:
 
     ``pre``  w_i·x_j + b_i at the training points;
@@ -138,7 +153,8 @@ class ReducedState:
         The chunk's members at the start (read only).
     data : list of (X_t, y_t, (mode, K, r))
         One entry per task, all with the same n; ``task`` (E,) the task of each member,
-        non-decreasing (members of different tasks train together, each against its own K).
+        non-decreasing (members of different tasks train together, each against its own
+        K).
     settings : TrainSettings
     history : HistoryRecorder
         Shared by all chunks; this chunk's members are columns ``offset`` onwards.
@@ -162,28 +178,52 @@ class ReducedState:
         self.minibatch = s.optimizer == "sgd" and s.batch_size < n
         self.scale = 1.0 / (s.batch_size if s.optimizer == "sgd" else n)
         self.blocks = task_blocks(task, len(data))
-        pre = torch.empty(n, E, m, dtype=dt, device=dev)  # w_i·x_j + b_i, layout (n, E, m)
+        pre = torch.empty(
+            n, E, m, dtype=dt, device=dev
+        )  # w_i·x_j + b_i, layout (n, E, m)
         for t, lo, hi in self.blocks:
-            pre[:, lo:hi] = (data[t][0] @ src.W[lo:hi].reshape((hi - lo) * m, d).T).view(n, hi - lo, m)
+            pre[:, lo:hi] = (
+                data[t][0] @ src.W[lo:hi].reshape((hi - lo) * m, d).T
+            ).view(n, hi - lo, m)
         if src.b is not None:
             pre += src.b
         self.pre = pre
-        self.neg_y = torch.cat([-data[t][1][:, None].expand(n, hi - lo) for t, lo, hi in self.blocks], dim=1)
+        self.neg_y = torch.cat(
+            [-data[t][1][:, None].expand(n, hi - lo) for t, lo, hi in self.blocks],
+            dim=1,
+        )
         self.neg_y_scaled = self.scale * self.neg_y
         self.ids = torch.arange(E, device=dev)  # members still training (chunk indices)
         self.full_set = True  # ids == arange(E): no member has stopped yet
         self.u = src.u.clone()
         self.b = None if src.b is None else src.b.clone()
         self.c = None if src.c is None else src.c.clone()
-        self.alpha = torch.zeros_like(pre)  # w_i = C·w_i(start) + Σ_j alpha[j, e, i] x_j
+        self.alpha = torch.zeros_like(
+            pre
+        )  # w_i = C·w_i(start) + Σ_j alpha[j, e, i] x_j
         self.C = torch.ones(E, dtype=dt, device=dev)
         # Where retired members' state goes (and, at the end, everyone's).
-        self.out = dict(alpha=torch.zeros_like(pre), C=self.C.clone(), u=self.u.clone(),
-                        b=None if self.b is None else self.b.clone(), c=None if self.c is None else self.c.clone())
+        self.out = dict(
+            alpha=torch.zeros_like(pre),
+            C=self.C.clone(),
+            u=self.u.clone(),
+            b=None if self.b is None else self.b.clone(),
+            c=None if self.c is None else self.c.clone(),
+        )
         self.vA = torch.zeros_like(pre) if self.use_mom else None
-        self.vb = torch.zeros_like(self.u) if (self.use_mom and self.b is not None) else None
-        self.vu = torch.zeros_like(self.u) if (self.use_mom and self.train_second_layer) else None
-        self.vc = torch.zeros_like(self.C) if (self.use_mom and self.train_second_layer and self.c is not None) else None
+        self.vb = (
+            torch.zeros_like(self.u) if (self.use_mom and self.b is not None) else None
+        )
+        self.vu = (
+            torch.zeros_like(self.u)
+            if (self.use_mom and self.train_second_layer)
+            else None
+        )
+        self.vc = (
+            torch.zeros_like(self.C)
+            if (self.use_mom and self.train_second_layer and self.c is not None)
+            else None
+        )
         self.h, self.A = self._buffers(E)
         self.ZtA = {}
         self.nyo = self.neg_margin = None
@@ -195,16 +235,21 @@ class ReducedState:
         return self.ids.numel()
 
     def _buffers(self, Ea):
-        """Work arrays reused at every step (no allocation, hence no page faults, in the loop)."""
+        """Work arrays reused at every step (no allocation, hence no page faults, in the
+        loop)."""
         shape = (self.n, Ea, self.m)
-        return (torch.empty(shape, dtype=self.dt, device=self.dev),
-                torch.empty(shape, dtype=self.dt, device=self.dev))
+        return (
+            torch.empty(shape, dtype=self.dt, device=self.dev),
+            torch.empty(shape, dtype=self.dt, device=self.dev),
+        )
 
     # --- the operations ---------------------------------------------------------------
     def evaluate(self, t: int):
-        """Loss and margin of the active members at evaluation t, recorded; returns which keep training.
+        """Loss and margin of the active members at evaluation t, recorded; returns
+        which keep training.
 
-        A member keeps training while −∞ < margin < target (NaN fails both: it diverged);
+        A member keeps training while −∞ < margin < target (NaN fails both: it
+        diverged);
         ``None`` means all of them.
         """
         h = torch.clamp_min(self.pre, 0.0, out=self.h)  # σ(pre)
@@ -215,7 +260,9 @@ class ReducedState:
         neg_margin = self.neg_margin = torch.amax(nyo, 0)
         cols = self.cols if self.full_set else self.offset + self.ids
         self.history.record(t, cols, neg_margin, nyo=nyo, negated=True)
-        lo, hi = torch.aminmax(neg_margin)  # one check for all members, a mask only when needed
+        lo, hi = torch.aminmax(
+            neg_margin
+        )  # one check for all members, a mask only when needed
         if float(lo) > -self.target_margin and float(hi) < math.inf:
             return None
         return (neg_margin > -self.target_margin) & (neg_margin < math.inf)
@@ -224,7 +271,8 @@ class ReducedState:
         return -float(self.neg_margin.max())
 
     def retire(self, stop: torch.Tensor, t: int) -> None:
-        """Members ``stop`` (bool over the active ones) leave: state written back, history told."""
+        """Members ``stop`` (bool over the active ones) leave: state written back,
+        history told."""
         gi = self.ids[stop]
         out = self.out
         out["alpha"][:, gi] = self.alpha[:, stop]
@@ -234,11 +282,14 @@ class ReducedState:
             if out[name] is not None:
                 out[name][gi] = getattr(self, name)[stop]
         nm = self.neg_margin[stop]
-        self.history.stop(self.offset + gi, t, diverged=torch.isnan(nm) | (nm == math.inf))
+        self.history.stop(
+            self.offset + gi, t, diverged=torch.isnan(nm) | (nm == math.inf)
+        )
         self.compact(~stop)
 
     def compact(self, keep: torch.Tensor) -> None:
-        """Keep only the members ``keep`` (bool over the active ones) in every per-member array."""
+        """Keep only the members ``keep`` (bool over the active ones) in every per-
+        member array."""
         self.ids = self.ids[keep]
         self.full_set = False
         if self.ids.numel() == 0:
@@ -265,15 +316,21 @@ class ReducedState:
         return self.ids.numel() == 0
 
     def step(self) -> None:
-        """One step of every active member (gd, sgd or momentum) on pre, α, C, u, b, c."""
+        """One step of every active member (gd, sgd or momentum): pre, α, C, u, b, c."""
         n, m, lr, decay = self.n, self.m, self.lr, self.decay
         Ea = self.ids.numel()
         h, A, u = self.h, self.A, self.u
         g = self.neg_y_scaled * torch.sigmoid(self.nyo)  # dL/dN(x_j), (n, Ea)
         if self.minibatch:
             idx = self.draw()[self.ids]  # (Ea, batch)
-            g = g * torch.zeros(Ea, n, dtype=self.dt, device=self.dev).scatter_(1, idx, 1.0).T
-        # A = ∂L/∂(w_i·x_j) = g_j u_i 1[pre > 0], (n, Ea, m); sign(σ(pre)) is exactly that indicator.
+            g = (
+                g
+                * torch.zeros(Ea, n, dtype=self.dt, device=self.dev)
+                .scatter_(1, idx, 1.0)
+                .T
+            )
+        # A = ∂L/∂(w_i·x_j) = g_j u_i 1[pre > 0], (n, Ea, m); sign(σ(pre)) is exactly
+        # that indicator.
         torch.sign(h, out=A)
         A.mul_(g[:, :, None]).mul_(u)
         db = A.sum(0) if self.b is not None else None
@@ -294,7 +351,8 @@ class ReducedState:
         else:
             step = A
         flat, pflat = step.view(n, Ea * m), self.pre.view(n, Ea * m)
-        # pre ← decay·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r coordinates), per
+        # pre ← decay·pre − η K A  (K = Gram matrix, or Z (Zᵀ A) in the data's r
+        # coordinates), per
         # task, in place: one BLAS call C ← βC + αAB.
         for tk, lo, hi in self.blocks:
             mode, K, r = self.data[tk][2]
@@ -307,7 +365,9 @@ class ReducedState:
                 p_t.addmm_(K, s_t, beta=decay, alpha=-lr)
             else:
                 if tk not in self.ZtA:
-                    self.ZtA[tk] = torch.empty(r, (hi - lo) * m, dtype=self.dt, device=self.dev)
+                    self.ZtA[tk] = torch.empty(
+                        r, (hi - lo) * m, dtype=self.dt, device=self.dev
+                    )
                 torch.mm(K.T, s_t, out=self.ZtA[tk])
                 p_t.addmm_(K, self.ZtA[tk], beta=decay, alpha=-lr)
         if decay != 1.0:
@@ -323,7 +383,8 @@ class ReducedState:
                 self.c = decay * self.c - lr * dc
 
     def finish(self, dst) -> None:
-        """Write every member's W = C·W(start) + αᵀX, u, b and c into ``dst`` (views of the outputs)."""
+        """Write every member's W = C·W(start) + αᵀX, u, b and c into ``dst`` (views of
+        the outputs)."""
         if self.ids.numel():  # members that ran to max_steps
             everyone = torch.ones(self.ids.numel(), dtype=torch.bool, device=self.dev)
             gi, out = self.ids, self.out
@@ -340,7 +401,11 @@ class ReducedState:
         W = dst.W
         for t, lo, hi in task_blocks(self.task, len(self.data)):
             X = self.data[t][0]
-            torch.mm(alpha_all[:, lo:hi].reshape(n, (hi - lo) * m).T, X, out=W[lo:hi].view((hi - lo) * m, d))
+            torch.mm(
+                alpha_all[:, lo:hi].reshape(n, (hi - lo) * m).T,
+                X,
+                out=W[lo:hi].view((hi - lo) * m, d),
+            )
         W.addcmul_(self.out["C"][:, None, None], self.src.W)
         dst.u.copy_(self.out["u"])
         for name in ("b", "c"):

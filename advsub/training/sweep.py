@@ -1,4 +1,6 @@
-"""``train_sweep``: many training problems in one call, batched where they can share a loop."""
+"""``train_sweep``: many training problems in one call, batched where they can share a
+loop."""
+
 from __future__ import annotations
 
 import inspect
@@ -19,24 +21,41 @@ __all__ = ["train_sweep"]
 SWEEP_GROUP_ELEMENTS = 2**20
 
 _TRAIN_PARAMETERS = {
-    name: p for name, p in inspect.signature(train).parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY
+    name: p
+    for name, p in inspect.signature(train).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
 }
-_TRAIN_DEFAULTS = {name: p.default for name, p in _TRAIN_PARAMETERS.items() if p.default is not inspect.Parameter.empty}
-_TRAIN_REQUIRED = [name for name, p in _TRAIN_PARAMETERS.items() if p.default is inspect.Parameter.empty]
+_TRAIN_DEFAULTS = {
+    name: p.default
+    for name, p in _TRAIN_PARAMETERS.items()
+    if p.default is not inspect.Parameter.empty
+}
+_TRAIN_REQUIRED = [
+    name
+    for name, p in _TRAIN_PARAMETERS.items()
+    if p.default is inspect.Parameter.empty
+]
 
 
 def _train_keywords(i: int, kw: dict) -> dict:
-    """``kw`` completed with train's defaults (from its signature); unknown or missing names raise TypeError."""
+    """``kw`` completed with train's defaults (from its signature); unknown or missing
+    names raise TypeError."""
     unknown = sorted(set(kw) - set(_TRAIN_PARAMETERS))
     if unknown:
-        raise TypeError(f"tasks[{i}]: train() got unexpected keyword arguments {unknown}")
+        raise TypeError(
+            f"tasks[{i}]: train() got unexpected keyword arguments {unknown}"
+        )
     missing = [name for name in _TRAIN_REQUIRED if name not in kw]
     if missing:
-        raise TypeError(f"tasks[{i}]: train() is missing the required keyword arguments {missing}")
+        raise TypeError(
+            f"tasks[{i}]: train() is missing the required keyword arguments {missing}"
+        )
     return {**_TRAIN_DEFAULTS, **kw}
 
 
-def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kwargs) -> list[TrainingHistory]:
+def train_sweep(
+    tasks, *, progress: bool = True, desc: str = "sweep", **train_kwargs
+) -> list[TrainingHistory]:
     """Train many configurations with one call and one progress bar.
 
     A sweep over ℓ, m, d, β, λ or seeds is a list of independent training problems, each
@@ -64,8 +83,10 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
     Returns
     -------
     list of TrainingHistory
-        One per task, in order, as :func:`train` returns it for that task alone (equal to
-        rounding, ≤ 1e-12 relative). SGD tasks are never grouped, so that their minibatch
+        One per task, in order, as :func:`train` returns it for that task alone (equal
+        to
+        rounding, ≤ 1e-12 relative). SGD tasks are never grouped, so that their
+        minibatch
         draws are those of their own call.
 
     Examples
@@ -78,32 +99,56 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
     >>> histories = train_sweep(tasks, lr=0.5, max_steps=2000, progress=False)
     """
     if isinstance(tasks, (str, bytes)) or not hasattr(tasks, "__iter__"):
-        raise TypeError(f"tasks must be a sequence of (net, X, y[, kwargs]) tuples, got {type(tasks).__name__}")
+        raise TypeError(
+            f"tasks must be a sequence of (net, X, y[, kwargs]) tuples, got "
+            f"{type(tasks).__name__}"
+        )
     tasks = list(tasks)
     progress = check_progress(progress)
-    items = []  # (net, X, y, kw, checked) with checked = (X, y, settings) for a TwoLayerReLU
+    # (net, X, y, kw, checked) with checked = (X, y, settings) for a TwoLayerReLU
+    items = []
     for i, task in enumerate(tasks):
         if not isinstance(task, (tuple, list)) or len(task) not in (3, 4):
-            raise TypeError(f"tasks[{i}] must be a tuple (net, X, y) or (net, X, y, kwargs), got {task!r:.80}")
+            raise TypeError(
+                f"tasks[{i}] must be a tuple (net, X, y) or (net, X, y, kwargs), got "
+                f"{task!r:.80}"
+            )
         net, X, y = task[:3]
         extra = task[3] if len(task) == 4 else {}
         if not isinstance(extra, dict):
-            raise TypeError(f"tasks[{i}][3] must be a dict of train() keyword arguments, got {type(extra).__name__}")
+            raise TypeError(
+                f"tasks[{i}][3] must be a dict of train() keyword arguments, got "
+                f"{type(extra).__name__}"
+            )
         kw = dict(train_kwargs, **extra)
         kw.pop("progress", None)
         full = _train_keywords(i, kw)
         if not isinstance(net, TwoLayerReLU):
-            items.append((net, X, y, kw, None))  # e.g. a DeepReLU: train() dispatches it
+            items.append(
+                (net, X, y, kw, None)
+            )  # e.g. a DeepReLU: train() dispatches it
             continue
         full.pop("progress")
         items.append((net, X, y, kw, check_train_args(net, X, y, **full)))
     groups: dict = {}
     for i, (net, X, y, kw, checked) in enumerate(items):
-        if checked is None or not checked[2].use_reduced or checked[2].optimizer == "sgd":
+        if (
+            checked is None
+            or not checked[2].use_reduced
+            or checked[2].optimizer == "sgd"
+        ):
             key = ("alone", i)
         else:
-            key = (net.d, net.m, net.has_bias, net.has_output_bias, net.dtype, str(net.device), checked[0].shape[0],
-                   checked[2])
+            key = (
+                net.d,
+                net.m,
+                net.has_bias,
+                net.has_output_bias,
+                net.dtype,
+                str(net.device),
+                checked[0].shape[0],
+                checked[2],
+            )
         groups.setdefault(key, []).append(i)
     split = []
     for members in groups.values():
@@ -118,7 +163,11 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
             size += cost
         split.append(part)
     histories: list = [None] * len(items)
-    bar = tqdm(total=sum(getattr(it[0], "ensemble", 1) for it in items), disable=not progress, desc=desc)
+    bar = tqdm(
+        total=sum(getattr(it[0], "ensemble", 1) for it in items),
+        disable=not progress,
+        desc=desc,
+    )
     for members in split:
         if len(members) == 1:
             net, X, y, kw, _ = items[members[0]]
@@ -129,7 +178,12 @@ def train_sweep(tasks, *, progress: bool = True, desc: str = "sweep", **train_kw
         settings = items[members[0]][4][2]
         big = concat_nets(nets)
         data = [items[i][4][:2] for i in members]
-        task = torch.cat([torch.full((nt.ensemble,), k, dtype=torch.int64) for k, nt in enumerate(nets)])
+        task = torch.cat(
+            [
+                torch.full((nt.ensemble,), k, dtype=torch.int64)
+                for k, nt in enumerate(nets)
+            ]
+        )
         with _no_warnings():
             h = train_members(big, data, task, settings, progress=False)
         lo = 0
