@@ -12,6 +12,8 @@ result and assembles the :class:`~.history.TrainingHistory` (with its warnings).
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from contextlib import contextmanager
 
@@ -227,7 +229,16 @@ def mark_diverged(net, diverged: torch.Tensor) -> None:
                 t[diverged] = float("nan")
 
 
-def warn_about(hist, stacklevel: int = 4) -> None:
+def _caller_stacklevel() -> int:
+    """The stacklevel of the first frame outside advsub.training (the caller of train & co.)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def warn_about(hist) -> None:
     """The warnings of a finished run: diverged members, members stuck with dead
     training points."""
     E = hist.steps.numel()
@@ -241,7 +252,7 @@ def warn_about(hist, stacklevel: int = 4) -> None:
             "marked in "
             f"history.diverged, and their weights set to NaN. Use a smaller lr.",
             DivergenceWarning,
-            stacklevel=stacklevel,
+            stacklevel=_caller_stacklevel(),
         )
     stuck = (~hist.reached) & (~hist.diverged) & (hist.dead_points > 0)
     if bool(stuck.any()):
@@ -257,5 +268,5 @@ def warn_about(hist, stacklevel: int = 4) -> None:
             "unless updates from "
             f"other points revive a neuron. See history.dead_points.",
             DeadPointWarning,
-            stacklevel=stacklevel,
+            stacklevel=_caller_stacklevel(),
         )

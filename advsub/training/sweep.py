@@ -193,7 +193,7 @@ def train_sweep(
             for name in ("W", "u", "b", "c"):
                 setattr(nt, name, getattr(part, name))
             histories[i] = h.members(lo, hi)
-            warn_about(histories[i], stacklevel=3)
+            warn_about(histories[i])
             lo = hi
         bar.update(big.ensemble)
     bar.close()
