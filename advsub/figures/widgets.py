@@ -197,7 +197,8 @@ def explorer(
         torch threads during a redraw (default :data:`EXPLORER_THREADS`, read at each
         redraw; ``EXPLORER_THREADS = None`` leaves torch's setting alone).
 
-    Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand (benchmarks).
+    Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand, and it keeps
+    ``controls`` and ``skip`` (for benchmarks/explorers.py).
     """
     import ipywidgets as W
 
@@ -229,6 +230,7 @@ def explorer(
     box = W.VBox([W.HBox([controls[name] for name in row]) for row in rows] + [out])
     box.redraw = redraw
     box.controls = controls
+    box.skip = skip
     return box
 
 
