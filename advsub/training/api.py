@@ -128,7 +128,7 @@ def train(
         raise TypeError(
             f"net must be a TwoLayerReLU or a DeepReLU, got {type(net).__name__}"
         )
-    n = len(X) if hasattr(X, "__len__") else 1
+    n = X.shape[0] if getattr(X, "ndim", 0) >= 1 else 1  # validated below
     # The thread count is chosen before any work (validation included): on a loaded
     # machine
     # a single operation with a second thread can cost more than the whole small
