@@ -4,10 +4,10 @@ The package has three layers; a module imports only from its own layer or the on
 (``tests/test_layers.py`` checks it, with no import cycle and no private name imported
 across modules):
 
-* **figures** (:mod:`advsub.figures`, top): :mod:`~advsub.figures.plotting` (one
+* **figures** (``advsub.figures``, top): :mod:`~advsub.figures.plotting` (one
   function per figure) and :mod:`~advsub.figures.widgets` (the chapters' interactive
   explorers). The only layer that imports matplotlib and ipywidgets.
-* **experiments** (:mod:`advsub.experiments`): what the chapters run, built from the
+* **experiments** (``advsub.experiments``): what the chapters run, built from the
   library: :mod:`~advsub.experiments.gradient_law` (Theorem A's samples and sweeps),
   :mod:`~advsub.experiments.attack_samples` (the sandwich of sizes on trained
   ensembles),

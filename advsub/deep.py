@@ -124,8 +124,8 @@ class DeepReLU(EnsembleNet):
     # --- aliases shared with TwoLayerReLU ---------------------------------
     @property
     def W(self) -> torch.Tensor:
-        """The first layer W_1 now, shape (E, m_1, d) (``weights[0]``; the name a two-
-        layer net uses)."""
+        """The first layer W_1 now, shape (E, m_1, d) (``weights[0]``; the name
+        a two-layer net uses)."""
         return self.weights[0]
 
     @property

@@ -109,10 +109,10 @@ def plot_statistic_histogram(
 
 
 def plot_lower_bound_success(ells, successes, trials, ax):
-    """Fraction of networks with ‖Π∇N(x0)‖ ≥ √(kℓβ²/(2m)) against ℓ, with binomial error
-    bars.
+    r"""Fraction of networks with ‖Π∇N(x0)‖ ≥ √(kℓβ²/(2m)) against ℓ, with binomial
+    error bars.
 
-    Draws the guarantee 1 − e^{−ℓ/16}
+    Draws the guarantee :math:`1 - e^{-\ell/16}`
     (:func:`advsub.theory.lower_bound_failure_probability`) and the exact probability
     P(χ²_ℓ ≥ ℓ/2) (from :func:`advsub.theory.orthogonal_gradient_law`).
 
@@ -832,8 +832,9 @@ def plot_digits(
 
 
 def plot_decay_curve(steps, ratios, lr: float, weight_decays, ax):
-    """Measured ‖ΠW(t)‖/‖ΠW(0)‖ (markers, every member) against (1 − ηλ)^t (lines) and
-    the gradient-flow e^{−ηλt} (dotted), log scale, one colour per λ.
+    r"""Measured ‖ΠW(t)‖/‖ΠW(0)‖ (markers, every member) against (1 − ηλ)^t (lines)
+    and the gradient-flow limit :math:`e^{-\eta\lambda t}` (dotted), log scale, one
+    colour per λ.
 
     Parameters
     ----------

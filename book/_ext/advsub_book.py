@@ -50,8 +50,10 @@ def api_sections() -> str:
             current = layer_of.get(name)
             parts.append(f"\n## The {current} layer\n\n{LAYER_INTRO.get(current, '')}\n")
         module = importlib.import_module(f"advsub.{name}")
+        # documented once, in the package namespace: the names advsub re-exports from here
         exported = sorted(n for n in getattr(advsub, "__all__", [])
-                          if getattr(getattr(advsub, n), "__module__", None) == module.__name__)
+                          if getattr(module, n, None) is getattr(advsub, n)
+                          and not isinstance(getattr(advsub, n), type(advsub)))
         options = "   :members:\n   :undoc-members:\n"
         if exported:
             options += f"   :exclude-members: {', '.join(exported)}\n"
