@@ -49,6 +49,9 @@ def api_sections() -> str:
         if layer_of.get(name) != current:
             current = layer_of.get(name)
             parts.append(f"\n## The {current} layer\n\n{LAYER_INTRO.get(current, '')}\n")
+            if "." in name:  # a layer that is a subpackage: its own docstring first
+                package = name.split(".")[0]
+                parts.append(f"\n```{{eval-rst}}\n.. automodule:: advsub.{package}\n```\n")
         module = importlib.import_module(f"advsub.{name}")
         # documented once, in the package namespace: the names advsub re-exports from here
         exported = sorted(n for n in getattr(advsub, "__all__", [])
@@ -61,6 +64,14 @@ def api_sections() -> str:
         if exported:
             parts.append("\nAlso in this module, documented in the package namespace: "
                          + ", ".join(f"{{py:obj}}`advsub.{n}`" for n in exported) + ".\n")
+    compat = getattr(advsub, "__compat__", {})
+    if compat:
+        parts.append("\n## Old module paths\n\nThese paths still import (old notebooks keep "
+                     "working); their contents live in the modules named.\n")
+        for old, new in compat.items():
+            targets = ", ".join(f"{{py:mod}}`advsub.{t.strip()}`" for t in new.split(","))
+            parts.append(f"\n```{{eval-rst}}\n.. py:module:: advsub.{old}\n```\n\n"
+                         f"`advsub.{old}`: now {targets}.\n")
     return "".join(parts)
 
 
