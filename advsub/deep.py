@@ -5,16 +5,15 @@ N(x) = uᵀ σ(W_L ⋯ σ(W_2 σ(W_1 x))),  σ = ReLU, hidden widths m_1, …, m
 
 The first layer follows the two-layer convention (entries N(0, β²), β = 1/√d for
 ``"standard"``, 1/d for ``"small"``); the deeper hidden layers use He's N(0, 2/m_(l−1)),
-which keeps the pre-activations of order one at every depth; u is ±1/√m_L and kept
-fixed unless asked. With ``widths=[m]`` and the same seed, :class:`DeepReLU` draws the
-same weights as :class:`~advsub.network.TwoLayerReLU`, and
-:func:`advsub.training.train_deep`
+which keeps the pre-activations of order one at every depth; u is ±1/√m_L and kept fixed
+unless asked. With ``widths=[m]`` and the same seed, :class:`DeepReLU` draws the same
+weights as :class:`~advsub.network.TwoLayerReLU`, and :func:`advsub.training.train_deep`
 makes the same steps as :func:`~advsub.training.train` (up to rounding).
 
 Why the invariance lemma survives depth: ∂N(x_j)/∂W_1 = δ_1(x_j) x_jᵀ, with δ_1 the
 back-propagated signal at the first hidden layer, so every first-layer update is a
-combination of training points and Π W_1 (rows projected on P⊥) never moves under
-(S)GD or momentum. The orthogonal gradient is Π∇N(x0) = (ΠW_1(0))ᵀ δ_1(x0).
+combination of training points and Π W_1 (rows projected on P⊥) never moves under (S)GD
+or momentum. The orthogonal gradient is Π∇N(x0) = (ΠW_1(0))ᵀ δ_1(x0).
 """
 
 from __future__ import annotations
@@ -124,8 +123,8 @@ class DeepReLU(EnsembleNet):
     # --- aliases shared with TwoLayerReLU ---------------------------------
     @property
     def W(self) -> torch.Tensor:
-        """The first layer W_1 now, shape (E, m_1, d) (``weights[0]``; the name
-        a two-layer net uses)."""
+        """The first layer W_1 now, shape (E, m_1, d) (``weights[0]``; the name a
+        two-layer net uses)."""
         return self.weights[0]
 
     @property

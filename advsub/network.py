@@ -1,12 +1,12 @@
 """The network: an ensemble of two-layer ReLU networks N(x) = Σ_i u_i σ(w_i·x + b_i) (+
 c).
 
-An *ensemble* of E independent networks is stored as batched tensors so that
-every operation (forward pass, gradients, training) runs on all members at once.
-Every tensor attribute of a network (or list of tensors, for deeper networks) is
-per member, with the ensemble as its leading axis: :func:`copy_net` and
-:func:`concat_nets` rely on that to copy, slice and join networks of any kind, and
-:func:`check_finite` to refuse a network with NaN or infinite weights.
+An *ensemble* of E independent networks is stored as batched tensors so that every
+operation (forward pass, gradients, training) runs on all members at once. Every tensor
+attribute of a network (or list of tensors, for deeper networks) is per member, with the
+ensemble as its leading axis: :func:`copy_net` and :func:`concat_nets` rely on that to
+copy, slice and join networks of any kind, and :func:`check_finite` to refuse a network
+with NaN or infinite weights.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ _INIT_NAMES = {"standard", "small"}
 def init_beta(init_scale, d: int) -> float:
     """Standard deviation β of the first-layer entries.
 
-    ``"standard"`` (Kaiming-like) is β = 1/√d, ``"small"`` is β = 1/d, a
-    positive float is β itself.
+    ``"standard"`` (Kaiming-like) is β = 1/√d, ``"small"`` is β = 1/d, a positive float
+    is β itself.
     """
     d = check_int("d", d, low=1)
     if isinstance(init_scale, str):
@@ -123,8 +123,8 @@ def check_finite(net, name: str = "net") -> None:
     divergence).
 
     The attacks and certificates call it: a network with non-finite weights has
-    non-finite outputs, and an attack on it would report a meaningless size such
-    as ``inf`` (which looks robust). The message names the members concerned.
+    non-finite outputs, and an attack on it would report a meaningless size such as
+    ``inf`` (which looks robust). The message names the members concerned.
     """
     bad = torch.zeros(net.ensemble, dtype=torch.bool)
     for attr, value in net.__dict__.items():
@@ -149,8 +149,8 @@ class EnsembleNet:
     accept.
 
     A subclass sets ``d``, ``ensemble``, ``dtype``, ``device`` and implements the
-    unvalidated ``_forward(x) -> (E, n)`` and ``_input_gradient(x) -> (E, n, d)``
-    for x of shape (n, d) or (E, n, d). The public methods validate once and call them.
+    unvalidated ``_forward(x) -> (E, n)`` and ``_input_gradient(x) -> (E, n, d)`` for x
+    of shape (n, d) or (E, n, d). The public methods validate once and call them.
     """
 
     d: int
@@ -198,14 +198,13 @@ class TwoLayerReLU(EnsembleNet):
         Seed of the initialisation; the same seed gives bit-identical weights.
     bias : bool
         Add hidden-layer biases b (initialised at 0). The theorems are for
-        ``bias=False``; biases live outside the input space, so the invariance of
-        ΠW and Theorem A's formula are unchanged.
+        ``bias=False``; biases live outside the input space, so the invariance of ΠW and
+        Theorem A's formula are unchanged.
     output_bias : bool
-        Add an output bias c (one per member, initialised at 0):
-        N(x) = Σ_i u_i σ(w_i·x + b_i) + c, the layout of ``nn.Linear(d, m) → ReLU →
-        nn.Linear(m, 1)``. It does not change ∇ₓN, so the invariance and the
-        orthogonal-gradient law are unchanged. Trained with u
-        (``train(..., train_second_layer=True)``).
+        Add an output bias c (one per member, initialised at 0): N(x) = Σ_i u_i σ(w_i·x
+        + b_i) + c, the layout of ``nn.Linear(d, m) → ReLU → nn.Linear(m, 1)``. It does
+        not change ∇ₓN, so the invariance and the orthogonal-gradient law are unchanged.
+        Trained with u (``train(..., train_second_layer=True)``).
     dtype, device
         float64 on the CPU by default.
 
@@ -327,8 +326,8 @@ class TwoLayerReLU(EnsembleNet):
     def input_gradient(self, x) -> torch.Tensor:
         """∇ₓN(x) = Σ_i u_i 1[w_i·x + b_i > 0] w_i in closed form: (E, n, d).
 
-        At a kink (a pre-activation exactly 0) this is the gradient with σ'(0) = 0,
-        the convention of PyTorch's ReLU.
+        At a kink (a pre-activation exactly 0) this is the gradient with σ'(0) = 0, the
+        convention of PyTorch's ReLU.
         """
         return self._input_gradient(self._check_x(x))
 
@@ -351,18 +350,15 @@ class TwoLayerReLU(EnsembleNet):
         Linear(m, 1)``.
 
         ``module`` is any ``torch.nn.Module`` whose leaf layers are, in registration
-        order,
-        exactly an ``nn.Linear(d, m)``, an ``nn.ReLU`` and an ``nn.Linear(m, 1)`` (e.g.
-        ``nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))`` or a subclass
-        with
-        these three attributes); either Linear may have a bias. The first layer's weight
-        becomes W (its bias b, else no hidden bias), the second's weight u (its bias the
-        output bias c). Any other layout raises ``ValueError``; a module whose
-        ``forward``
-        does not compute Linear → ReLU → Linear on a test input raises too. The copy is
-        independent of the module (``dtype``/``device`` as for the constructor); W0 is
-        the
-        loaded W and ``beta`` the root mean square of its entries.
+        order, exactly an ``nn.Linear(d, m)``, an ``nn.ReLU`` and an ``nn.Linear(m, 1)``
+        (e.g. ``nn.Sequential(nn.Linear(d, m), nn.ReLU(), nn.Linear(m, 1))`` or a
+        subclass with these three attributes); either Linear may have a bias. The first
+        layer's weight becomes W (its bias b, else no hidden bias), the second's weight
+        u (its bias the output bias c). Any other layout raises ``ValueError``; a module
+        whose ``forward`` does not compute Linear → ReLU → Linear on a test input raises
+        too. The copy is independent of the module (``dtype``/``device`` as for the
+        constructor); W0 is the loaded W and ``beta`` the root mean square of its
+        entries.
 
         See :meth:`to_module` for the reverse.
         """

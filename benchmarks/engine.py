@@ -5,24 +5,18 @@
     t)
 
 The *bare loop* below is the reduced path of ``advsub.train`` with everything that is
-not
-arithmetic removed: gradient descent on the first layer in Gram coordinates,
-pre ← pre − η K A, α ← α − η A, no history, no stopping rule, no validation, no
-chunking,
-no progress bar, about 20 lines. On narrow configurations (d = 400, n = 120,
-ℓ ∈ {100, 200, 300}, m ∈ {40, 80}, 4 networks each, 300 steps, the margin target out of
-reach) both run side by side, alternately, best of ``--repeats``, at the same torch
-thread
-count (the one ``advsub.train`` picks for the problem), and their weights are checked
-equal.
-The *idiomatic loop* (``nn.Sequential`` + ``torch.optim.SGD`` + autograd in the full d
+not arithmetic removed: gradient descent on the first layer in Gram coordinates, pre ←
+pre − η K A, α ← α − η A, no history, no stopping rule, no validation, no chunking, no
+progress bar, about 20 lines. On narrow configurations (d = 400, n = 120, ℓ ∈ {100, 200,
+300}, m ∈ {40, 80}, 4 networks each, 300 steps, the margin target out of reach) both run
+side by side, alternately, best of ``--repeats``, at the same torch thread count (the
+one ``advsub.train`` picks for the problem), and their weights are checked equal. The
+*idiomatic loop* (``nn.Sequential`` + ``torch.optim.SGD`` + autograd in the full d
 dimensions, one network at a time) is timed too, once, at the same thread count.
-Targets: advsub.train within 1.2× of the
-bare loop; ≥ 8× faster than the idiomatic loop.
+Targets: advsub.train within 1.2× of the bare loop; ≥ 8× faster than the idiomatic loop.
 
 The section only uses ``advsub.train`` and ``advsub.training.data_coordinates``, so the
-same
-file times an older checkout (run it with that checkout's Python) for before/after
+same file times an older checkout (run it with that checkout's Python) for before/after
 numbers.
 """
 

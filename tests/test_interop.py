@@ -3,13 +3,10 @@ torch.optim.SGD.
 
 The paper's code trains ``nn.Linear(d, m) → ReLU → nn.Linear(m, 1)`` with sigmoid +
 ``nn.BCELoss`` and full-batch ``torch.optim.SGD(lr, weight_decay)``. BCE of the sigmoid
-with
-labels t = (y + 1)/2 is the logistic loss softplus(−y N), both averaged over the n
-points,
-and SGD's weight decay p ← p − η(∇ + λp) is train's p ← (1 − ηλ)p − η∇: the two runs
-make
-the same steps, so they agree to rounding (float64: 1e-9 relative after hundreds of
-steps).
+with labels t = (y + 1)/2 is the logistic loss softplus(−y N), both averaged over the n
+points, and SGD's weight decay p ← p − η(∇ + λp) is train's p ← (1 − ηλ)p − η∇: the two
+runs make the same steps, so they agree to rounding (float64: 1e-9 relative after
+hundreds of steps).
 """
 
 from __future__ import annotations

@@ -43,30 +43,30 @@ def train(
     Parameters
     ----------
     net : TwoLayerReLU or DeepReLU
-        Trained in place (W, and b when present; u and c when ``train_second_layer``).
-        A DeepReLU is trained by :func:`train_deep` (autograd, same rules).
+        Trained in place (W, and b when present; u and c when ``train_second_layer``). A
+        DeepReLU is trained by :func:`train_deep` (autograd, same rules).
     X : tensor (n, d);  y : tensor (n,) of ±1
     optimizer : {"gd", "sgd", "momentum", "adam"}
-        Full-batch gradient descent; minibatch SGD (``batch_size`` points per
-        member per step, drawn without replacement; 32 by default); heavy-ball
-        momentum (torch.optim.SGD convention, coefficient ``momentum``); Adam
-        (β = (0.9, 0.999), ε = 1e-8, decoupled weight decay as in AdamW).
+        Full-batch gradient descent; minibatch SGD (``batch_size`` points per member per
+        step, drawn without replacement; 32 by default); heavy-ball momentum
+        (torch.optim.SGD convention, coefficient ``momentum``); Adam (β = (0.9, 0.999),
+        ε = 1e-8, decoupled weight decay as in AdamW).
     lr : float > 0
         Step size η.
     weight_decay : float ≥ 0
         λ: every step starts with p ← (1 − ηλ) p for every trained parameter p (W, b,
         and u, c when trained). For "gd" and "sgd" this is exactly
-        ``torch.optim.SGD(weight_decay=λ)``; for "momentum" the decay is decoupled
-        (not fed into the momentum buffer as torch.optim.SGD does), which keeps
-        Π W(t) = (1 − ηλ)^t Π W(0) exact.
+        ``torch.optim.SGD(weight_decay=λ)``; for "momentum" the decay is decoupled (not
+        fed into the momentum buffer as torch.optim.SGD does), which keeps Π W(t) = (1 −
+        ηλ)^t Π W(0) exact.
     target_margin : float > 0
         A member stops once min_j y_j N(x_j) ≥ target_margin.
     max_steps : int ≥ 1
         At most this many steps; the history grows with the steps taken, so a large
         value costs nothing if the members stop earlier.
     train_second_layer : bool
-        Also train u and the output bias c (the lemma still holds: their updates do
-        not touch W). Hidden biases b are always trained when present.
+        Also train u and the output bias c (the lemma still holds: their updates do not
+        touch W). Hidden biases b are always trained when present.
     progress : bool
         Show a tqdm progress bar.
     seed : int or None
@@ -74,25 +74,23 @@ def train(
     reduced : bool or None
         Train in the data's own coordinates (see :func:`data_coordinates`): exact for
         "gd", "sgd" and "momentum" because every update of w_i is a combination of the
-        training points, and cheaper by a factor of about d / min(n/2, rank X) per
-        step. ``None`` (default) uses it whenever it is exact; ``True`` requires it
+        training points, and cheaper by a factor of about d / min(n/2, rank X) per step.
+        ``None`` (default) uses it whenever it is exact; ``True`` requires it
         (``ValueError`` for "adam", whose coordinate-wise scaling breaks the
-        invariance);
-        ``False`` forces the full-space loop. Both give the same weights and history to
-        rounding (≤ 1e-9 relative in float64).
+        invariance); ``False`` forces the full-space loop. Both give the same weights
+        and history to rounding (≤ 1e-9 relative in float64).
     memory_budget : float > 0
         Bytes of working memory the loop may use; a larger ensemble is trained in
-        consecutive chunks of members. The network's own tensors are outside the
-        budget: W and W0, and the new W (the reduced loop writes it into a fresh
-        tensor; the full-space loop first replaces W by a copy, which it then updates
-        in place). Default 4 GiB.
+        consecutive chunks of members. The network's own tensors are outside the budget:
+        W and W0, and the new W (the reduced loop writes it into a fresh tensor; the
+        full-space loop first replaces W by a copy, which it then updates in place).
+        Default 4 GiB.
 
     Returns
     -------
     TrainingHistory
         With ``diverged`` (members whose loss became NaN or infinite: frozen there, and
-        a
-        :class:`DivergenceWarning`) and ``dead_points`` (training points where every
+        a :class:`DivergenceWarning`) and ``dead_points`` (training points where every
         hidden neuron is off; a :class:`DeadPointWarning` for members that missed the
         margin with such points).
 

@@ -1,8 +1,7 @@
 """``train_deep``: deeper ReLU networks trained by autograd in the shared loop.
 
 The same optimizers (:class:`~.optim.OptimizerState`), the same decoupled weight decay
-on
-every trained layer, the same stopping rule, divergence detection and history as
+on every trained layer, the same stopping rule, divergence detection and history as
 :func:`~advsub.training.train`: only the gradients come from autograd.
 """
 

@@ -2,16 +2,15 @@
 autograd (deeper).
 
 The loss of member e is the mean logistic loss L_e = (1/n) Σ_j log(1 + exp(−y_j
-N_e(x_j)));
-for a two-layer network its gradients are, in closed form (:func:`loss_gradients`)::
+N_e(x_j))); for a two-layer network its gradients are, in closed form
+(:func:`loss_gradients`)::
 
     ∂L/∂w_i = (1/n) Σ_j g_j u_i 1[w_i·x_j + b_i > 0] x_j,   g_j = −y_j σ(−y_j N(x_j)),
 
 so every update of w_i is a combination of training points (the invariance lemma).
 :class:`FullSpaceState` runs the loop on any parameters with any gradient function:
 :func:`~advsub.training.train` gives it the closed form,
-:func:`~advsub.training.train_deep`
-autograd.
+:func:`~advsub.training.train_deep` autograd.
 """
 
 from __future__ import annotations
@@ -79,11 +78,10 @@ def full_words(n: int, m: int, d: int, batch: int | None, optimizer: str) -> int
 
     The forward pass and the gradient's (E, n, m) arrays (7 n·m), the data seen by the
     gradient (n·d for the einsum's broadcast, batch·d for a minibatch), the gradient of
-    W
-    and the optimizer's buffers (m·d each, in place: see
-    :class:`~.optim.OptimizerState`).
-    Measured (Adam, d = 400, m = 50, n = 100): 1.18 MiB per member against 1.18 MiB
-    counted, plus about 5 MiB whatever the size (allocator, BLAS).
+    W and the optimizer's buffers (m·d each, in place: see
+    :class:`~.optim.OptimizerState`). Measured (Adam, d = 400, m = 50, n = 100): 1.18
+    MiB per member against 1.18 MiB counted, plus about 5 MiB whatever the size
+    (allocator, BLAS).
     """
     return 7 * n * m + n * d + (batch or 0) * d + full_space_words(optimizer) * m * d
 
@@ -94,8 +92,7 @@ class FullSpaceState:
 
     Same operations as :class:`~.reduced.ReducedState` (evaluate, retire, step, finish),
     so both run in :func:`~.loop.run_loop`; here a retired member stays in the arrays
-    and
-    is masked out of the updates (the work per step does not shrink).
+    and is masked out of the updates (the work per step does not shrink).
 
     Parameters
     ----------
@@ -106,9 +103,13 @@ class FullSpaceState:
     gradients : callable
         ``gradients(idx) -> dict name → gradient`` with ``idx`` None (full batch) or the
         (E, batch) minibatch indices; the gradients are consumed by the update.
+    opt : OptimizerState or None
+        Shared by the chunks of one run, so that its buffers are allocated once.
     """
 
-    def __init__(self, net, X, y, params, gradients, settings, history, offset, draw):
+    def __init__(
+        self, net, X, y, params, gradients, settings, history, offset, draw, opt=None
+    ):
         self.net, self.X, self.y = net, X, y
         self.params, self.gradients = params, gradients
         self.history, self.offset, self.draw = history, offset, draw
@@ -116,12 +117,17 @@ class FullSpaceState:
         self.minibatch = (
             settings.optimizer == "sgd" and settings.batch_size < X.shape[0]
         )
-        self.opt = OptimizerState(
-            settings.optimizer,
-            lr=settings.lr,
-            weight_decay=settings.weight_decay,
-            momentum=settings.momentum,
-        )
+        if (
+            opt is None
+        ):  # one per run: its buffers serve every chunk (see OptimizerState)
+            opt = OptimizerState(
+                settings.optimizer,
+                lr=settings.lr,
+                weight_decay=settings.weight_decay,
+                momentum=settings.momentum,
+            )
+        opt.start()
+        self.opt = opt
         dev = X.device
         self.target_margin = settings.target_margin
         self.cols = slice(offset, offset + self.E)

@@ -31,8 +31,8 @@ def logistic_loss(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     (E,).
 
     This is ``torch.nn.BCEWithLogitsLoss()`` (reduction ``"mean"``) of the outputs
-    against
-    the labels mapped to {0, 1}, and ``nn.BCELoss()`` after a sigmoid, up to rounding.
+    against the labels mapped to {0, 1}, and ``nn.BCELoss()`` after a sigmoid, up to
+    rounding.
     """
     return torch.nn.functional.softplus(-y * outputs).mean(dim=-1)
 
@@ -44,9 +44,9 @@ class TrainingHistory:
     Attributes
     ----------
     loss : torch.Tensor, shape (T, E)
-        Mean logistic loss of each member, evaluated before each of the T steps
-        (a stopped member keeps its last value). T is the number of evaluations made:
-        the rows grow with the steps taken, not with ``max_steps``.
+        Mean logistic loss of each member, evaluated before each of the T steps (a
+        stopped member keeps its last value). T is the number of evaluations made: the
+        rows grow with the steps taken, not with ``max_steps``.
     margin : torch.Tensor, shape (T, E)
         Minimum margin min_j y_j N(x_j) at the same times.
     steps : torch.Tensor, shape (E,), int64
@@ -167,11 +167,9 @@ class HistoryRecorder:
         columns.
 
         ``loss`` (one per member), or ``nyo`` (n, members): the values −y_j N(x_j),
-        whose mean
-        softplus is the loss, computed at the flush for many evaluations at once.
-        ``negated=True`` says that ``margin`` holds −margin (the reduced loop's max_j
-        −y_j N(x_j)).
-        The tensors are kept, not copied: the loops pass fresh ones.
+        whose mean softplus is the loss, computed at the flush for many evaluations at
+        once. ``negated=True`` says that ``margin`` holds −margin (the reduced loop's
+        max_j −y_j N(x_j)). The tensors are kept, not copied: the loops pass fresh ones.
         """
         self._pending.append(
             (t, cols, loss if nyo is None else nyo, nyo is not None, margin, negated)

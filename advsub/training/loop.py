@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from ..network import copy_net
 from .full import FullSpaceState, full_words, loss_gradients, two_layer_parameters
+from .optim import OptimizerState
 from .history import DeadPointWarning, DivergenceWarning, HistoryRecorder, logistic_loss
 from .reduced import ReducedState, data_coordinates, reduced_words, task_blocks
 
@@ -58,12 +59,10 @@ def run_loop(state, *, max_steps: int, bar) -> None:
     max_steps.
 
     At every evaluation ``state.evaluate`` records loss and margin and says which
-    members
-    keep training (−∞ < margin < target); the others are *retired*: a member leaves at
-    the
-    evaluation where its margin reaches the target, or where its loss is NaN or infinite
-    (its margin is then NaN or −∞), and makes no further step. The loop ends when no
-    member is left.
+    members keep training (−∞ < margin < target); the others are *retired*: a member
+    leaves at the evaluation where its margin reaches the target, or where its loss is
+    NaN or infinite (its margin is then NaN or −∞), and makes no further step. The loop
+    ends when no member is left.
     """
     show = not bar.disable
     for t in range(max_steps):
@@ -96,11 +95,10 @@ def train_members(
     arguments).
 
     ``data`` is a list of (X_t, y_t) with the same n; ``task`` (E,) the task of each
-    member
-    (non-decreasing). Several tasks need the reduced path; SGD draws are those of one
-    task.
-    Returns the TrainingHistory; the net's W (and b, u, c when trained) are new tensors.
-    The whole run, set-up included, uses the thread count of :func:`torch_threads`.
+    member (non-decreasing). Several tasks need the reduced path; SGD draws are those of
+    one task. Returns the TrainingHistory; the net's W (and b, u, c when trained) are
+    new tensors. The whole run, set-up included, uses the thread count of
+    :func:`torch_threads`.
     """
     n = data[0][0].shape[0]
     with torch_threads(step_flops(net.ensemble, net.m, net.d, n, settings.use_reduced)):
@@ -143,8 +141,10 @@ def _train_members(net, data, task, settings, *, progress, desc):
         # The trained tensors are updated in place: replace them by copies first, so
         # that a
         # tensor the caller holds (e.g. ``W = net.W``) keeps the values it had.
-        for name, value in two_layer_parameters(net, s.train_second_layer).items():
-            setattr(net, name, value.clone())
+        for name in two_layer_parameters(net, s.train_second_layer):
+            setattr(
+                net, name, getattr(net, name).clone()
+            )  # the old tensor is freed here
         dst_net = net
     bar = tqdm(
         total=s.max_steps * len(bounds),
@@ -155,6 +155,11 @@ def _train_members(net, data, task, settings, *, progress, desc):
     final_loss = torch.empty(E, dtype=net.dtype, device=net.device)
     final_margin = torch.empty_like(final_loss)
     dead = torch.zeros(E, dtype=torch.int64, device=net.device)
+    opt = None
+    if not s.use_reduced:  # one optimizer state, its buffers reused by every chunk
+        opt = OptimizerState(
+            s.optimizer, lr=s.lr, weight_decay=s.weight_decay, momentum=s.momentum
+        )
     for k, (lo, hi) in enumerate(bounds):
         members = slice(lo, hi)
         src = net if len(bounds) == 1 else copy_net(net, members, share=True)
@@ -176,7 +181,9 @@ def _train_members(net, data, task, settings, *, progress, desc):
             gradients = lambda idx, src=src: loss_gradients(
                 src, X, y, idx, s.train_second_layer
             )
-            state = FullSpaceState(src, X, y, params, gradients, s, history, lo, draw)
+            state = FullSpaceState(
+                src, X, y, params, gradients, s, history, lo, draw, opt
+            )
         run_loop(state, max_steps=s.max_steps, bar=bar)
         state.finish(dst)
         del state
@@ -211,9 +218,9 @@ def _train_members(net, data, task, settings, *, progress, desc):
 def mark_diverged(net, diverged: torch.Tensor) -> None:
     """Set every weight of the diverged members to NaN (initial weights kept).
 
-    Their weights had overflowed (outputs ±inf or NaN, though the weights themselves
-    may still be finite, e.g. 1e155): NaN makes :func:`~advsub.network.check_finite`,
-    and so the attacks and certificates, refuse them instead of reporting a size.
+    Their weights had overflowed (outputs ±inf or NaN, though the weights themselves may
+    still be finite, e.g. 1e155): NaN makes :func:`~advsub.network.check_finite`, and so
+    the attacks and certificates, refuse them instead of reporting a size.
     """
     if not bool(diverged.any()):
         return
@@ -230,10 +237,12 @@ def mark_diverged(net, diverged: torch.Tensor) -> None:
 
 
 def _caller_stacklevel() -> int:
-    """The stacklevel of the first frame outside advsub.training (the caller of train & co.)."""
+    """The stacklevel of the first frame outside advsub.training (train's caller)."""
     here = os.path.dirname(os.path.abspath(__file__))
     frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+    while frame is not None:
+        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) != here:
+            break
         frame, level = frame.f_back, level + 1
     return level
 

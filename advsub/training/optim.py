@@ -36,15 +36,14 @@ class OptimizerState:
     """Per-member optimizer steps, in place, for parameters whose leading axis is the
     ensemble.
 
-    Every step is: decoupled weight decay p ← (1 − ηλ) p, then p ← p − η·step, with
-    step the gradient (gd, sgd), the heavy-ball buffer v ← μ v + g (momentum,
-    torch.optim.SGD convention) or Adam's bias-corrected ratio m̂ / (√v̂ + ε) with each
-    member's own step count. For GD and SGD the decoupled decay is exactly
-    torch.optim.SGD's ``weight_decay`` (the gradient of (λ/2)‖p‖²). Members whose
-    ``mask`` entry is False are left exactly as they are (parameters and buffers).
-    The arithmetic is that of the reference formula
-    ``(1 − ηλ·mask)·p − η·mask·step`` operation for operation, so the numbers do not
-    depend on the buffers being reused.
+    Every step is: decoupled weight decay p ← (1 − ηλ) p, then p ← p − η·step, with step
+    the gradient (gd, sgd), the heavy-ball buffer v ← μ v + g (momentum, torch.optim.SGD
+    convention) or Adam's bias-corrected ratio m̂ / (√v̂ + ε) with each member's own
+    step count. For GD and SGD the decoupled decay is exactly torch.optim.SGD's
+    ``weight_decay`` (the gradient of (λ/2)‖p‖²). Members whose ``mask`` entry is False
+    are left exactly as they are (parameters and buffers). The arithmetic is that of the
+    reference formula ``(1 − ηλ·mask)·p − η·mask·step`` operation for operation, so the
+    numbers do not depend on the buffers being reused.
     """
 
     def __init__(
@@ -59,12 +58,28 @@ class OptimizerState:
         self.first: dict = {}  # momentum buffer / Adam's first moment
         self.second: dict = {}  # Adam's second moment
         self.scratch: dict = {}
+        self._started: set = set()
+
+    def start(self) -> None:
+        """A new chunk of members: the buffers are kept (not reallocated) and zeroed."""
+        self._started = set()
 
     def _buffer(self, store: dict, key, like: torch.Tensor) -> torch.Tensor:
+        """Buffer ``key`` for ``like``'s members (allocated once, then reused)."""
         buf = store.get(key)
-        if buf is None:
+        if (
+            buf is None
+            or buf.shape[0] < like.shape[0]
+            or buf.shape[1:] != like.shape[1:]
+        ):
             buf = store[key] = torch.zeros_like(like)
-        return buf
+            self._started.add((id(store), key))
+            return buf
+        view = buf[: like.shape[0]]
+        if (id(store), key) not in self._started:
+            view.zero_()
+            self._started.add((id(store), key))
+        return view
 
     def update(
         self,
@@ -79,10 +94,8 @@ class OptimizerState:
         overwritten).
 
         ``mask`` (E,) in p's dtype, 1 for the members that move; ``steps`` (E,) the
-        number
-        of steps each member has made (Adam's bias correction); ``all_running`` says
-        that
-        every entry of ``mask`` is 1 (the buffers then skip the masking).
+        number of steps each member has made (Adam's bias correction); ``all_running``
+        says that every entry of ``mask`` is 1 (the buffers then skip the masking).
         """
         shape = (p.shape[0],) + (1,) * (p.ndim - 1)
         mk = mask.view(shape)

@@ -66,16 +66,13 @@ def data_coordinates(X: torch.Tensor):
     mode : {"gram", "coords"}
     K : torch.Tensor
         ``"gram"``: the Gram matrix X Xᵀ, shape (n, n). ``"coords"``: Z, shape (n, r),
-        with
-        Z Zᵀ = X Xᵀ to 1e-12 relative and r = rank(X) < n/2 (the data's own r
-        coordinates;
-        r ≤ d − ℓ for data in P).
+        with Z Zᵀ = X Xᵀ to 1e-12 relative and r = rank(X) < n/2 (the data's own r
+        coordinates; r ≤ d − ℓ for data in P).
     rank : int
         n for ``"gram"``, r for ``"coords"``.
 
     The choice minimises the per-step cost: 2n² (Gram) against 4nr (coordinates) flops
-    per
-    neuron, so coordinates are used when 2r < n.
+    per neuron, so coordinates are used when 2r < n.
     """
     n, d = X.shape
     X64 = X.to(torch.float64)
@@ -108,9 +105,9 @@ def reduced_words(n: int, m: int, d: int, optimizer: str) -> int:
     """Words of working memory per member inside the reduced loop (the network's tensors
     excluded).
 
-    pre, α and the retired members' α, σ(pre), A, the compaction copies (≤ 2 n·m while
-    a member retires) and the coordinate products; the momentum buffer; the last
-    forward pass; one m·d for the map back of a block whose α is not contiguous.
+    pre, α and the retired members' α, σ(pre), A, the compaction copies (≤ 2 n·m while a
+    member retires) and the coordinate products; the momentum buffer; the last forward
+    pass; one m·d for the map back of a block whose α is not contiguous.
     """
     return 12 * n * m + (n * m if optimizer == "momentum" else 0) + m * d
 
@@ -133,8 +130,7 @@ class ReducedState:
 
     Members still training are the *active* ones (their global indices in ``ids``); the
     per-member state is held for them only, in the layout (n, Ea, m) for the point ×
-    neuron
-    arrays:
+    neuron arrays:
 
     ``pre``  w_i·x_j + b_i at the training points;
     ``alpha``, ``C``  the coefficients of w_i = C·w_i(start) + Σ_j α_ij x_j;
@@ -249,8 +245,7 @@ class ReducedState:
         which keep training.
 
         A member keeps training while −∞ < margin < target (NaN fails both: it
-        diverged);
-        ``None`` means all of them.
+        diverged); ``None`` means all of them.
         """
         h = torch.clamp_min(self.pre, 0.0, out=self.h)  # σ(pre)
         out = torch.linalg.vecdot(h, self.u)

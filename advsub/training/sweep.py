@@ -84,10 +84,8 @@ def train_sweep(
     -------
     list of TrainingHistory
         One per task, in order, as :func:`train` returns it for that task alone (equal
-        to
-        rounding, ≤ 1e-12 relative). SGD tasks are never grouped, so that their
-        minibatch
-        draws are those of their own call.
+        to rounding, ≤ 1e-12 relative). SGD tasks are never grouped, so that their
+        minibatch draws are those of their own call.
 
     Examples
     --------
