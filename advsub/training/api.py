@@ -97,7 +97,7 @@ def train(
     Notes
     -----
     Small problems run with one torch thread (restored afterwards): see
-    :func:`~advsub.training.loop.torch_threads`. Same seed, same thread count and same
+    ``advsub.training.loop.torch_threads``. Same seed, same thread count and same
     torch version give bit-identical results.
     """
     if isinstance(net, DeepReLU):
