@@ -48,8 +48,6 @@ def chapter_notebooks() -> list[Path]:
 
 def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int = 3600) -> dict[str, float]:
     """Run every chapter notebook with papermill; return {name: seconds}."""
-    import papermill as pm
-
     out = Path(out)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     timings_file = out / "timings.json"
@@ -65,15 +63,8 @@ def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int =
                 continue
             start = time.perf_counter()
             print(f"[papermill] {nb.name} (fast={mode == 'fast'}) ...", flush=True)
-            pm.execute_notebook(
-                str(nb),
-                str(out / "notebooks" / nb.name),
-                parameters={"fast": mode == "fast"},
-                cwd=str(ROOT / "notebooks"),
-                kernel_name="python3",
-                progress_bar=False,
-                execution_timeout=timeout if mode == "full" else min(timeout, 600),
-            )
+            execute_one(nb, out / "notebooks" / nb.name, fast=mode == "fast",
+                        timeout=timeout if mode == "full" else min(timeout, 600))
             timings[nb.stem] = round(time.perf_counter() - start, 2)
             print(f"[papermill] {nb.name}: {timings[nb.stem]:.1f} s", flush=True)
     finally:
@@ -82,7 +73,87 @@ def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int =
             del os.environ["MPLBACKEND"]
         else:
             os.environ["MPLBACKEND"] = saved_backend
+    print_timings(timings, names)
     return timings
+
+
+def execute_one(nb: Path, target: Path, *, fast: bool, timeout: int = 600) -> Path:
+    """Execute one notebook with papermill into ``target``, atomically.
+
+    papermill writes to a temporary file beside ``target``, which replaces ``target`` only
+    when every cell ran: an interrupted or failed run never leaves a half-executed
+    notebook where ``build`` would publish it. On failure the previous executed copy is
+    removed too (it would be stale) and the partial run is kept as
+    ``OUT/failed/<name>`` for reading. papermill's injected parameters cell is tagged
+    ``remove-cell``, as the chapter's own parameters cell is.
+    """
+    import papermill as pm
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".partial.ipynb", dir=target.parent)
+    os.close(fd)
+    try:
+        pm.execute_notebook(
+            str(nb), tmp, parameters={"fast": fast}, cwd=str(ROOT / "notebooks"),
+            kernel_name="python3", progress_bar=False, execution_timeout=timeout,
+        )
+    except BaseException:
+        target.unlink(missing_ok=True)
+        if Path(tmp).exists():
+            failed = target.parent.parent / "failed" / target.name
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, failed)
+            print(f"[papermill] {nb.name} FAILED; its partial run is {failed}", flush=True)
+        raise
+    notebook = json.loads(Path(tmp).read_text())
+    for cell in notebook["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    Path(tmp).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+    os.replace(tmp, target)
+    return target
+
+
+def print_timings(timings: dict[str, float], names: list[str] | None = None) -> None:
+    """The per-chapter execution times (seconds; ``benchmarks/run_all.py`` reads them
+    from ``timings.json``)."""
+    shown = {k: v for k, v in timings.items() if not names or k in names}
+    if not shown:
+        return
+    width = max(map(len, shown))
+    print("[timings] chapter execution times (wall clock, s):", flush=True)
+    for stem, seconds in shown.items():
+        print(f"[timings]   {stem:<{width}}  {seconds:7.1f}", flush=True)
+    print(f"[timings]   {'total':<{width}}  {sum(shown.values()):7.1f}", flush=True)
+
+
+def check_executed(executed: Path) -> None:
+    """Refuse (SystemExit naming the notebook and the cell) an executed copy of a chapter
+    that is missing, holds an error output, or has a code cell that never ran."""
+    problems = []
+    for nb in chapter_notebooks():
+        path = Path(executed) / "notebooks" / nb.name
+        if not path.exists():
+            problems.append(f"{path}: missing (run `bookbuild.py execute` first)")
+            continue
+        for n, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            where = f"{path} cell {n} (id {cell.get('id', '?')})"
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    problems.append(f"{where}: error output {out.get('ename')}: "
+                                    f"{str(out.get('evalue'))[:120]}")
+            status = cell.get("metadata", {}).get("papermill", {}).get("status")
+            source = "".join(cell.get("source", "")).strip()
+            if source and (cell.get("execution_count") is None or status in ("pending", "running")):
+                problems.append(f"{where}: not executed")
+    if problems:
+        raise SystemExit("refusing to build the book from these executed notebooks:\n  "
+                         + "\n  ".join(problems)
+                         + "\nre-run `scripts/bookbuild.py execute` for them")
 
 
 def vendor(dest: Path = VENDOR) -> Path:
@@ -136,6 +207,7 @@ def stage(executed: Path, src: Path) -> Path:
 def build(executed: Path, out: Path) -> Path:
     """Build the HTML book from executed notebooks; return the path of index.html."""
     out = Path(out).resolve()
+    check_executed(Path(executed))
     vendor()
     src = stage(Path(executed), out / "src")
     cmd = [
@@ -164,8 +236,7 @@ def main(argv=None) -> None:
     p_build.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     args = parser.parse_args(argv)
     if args.command == "execute":
-        timings = execute(args.mode, args.out, args.only)
-        print(f"[papermill] total {sum(timings.values()):.1f} s over {len(timings)} notebooks")
+        execute(args.mode, args.out, args.only)
     else:
         start = time.perf_counter()
         index = build(args.executed, args.out)
