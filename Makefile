@@ -41,7 +41,9 @@ chromium:
 notebooks: $(STAMP)
 	$(PY) scripts/bookbuild.py execute --mode full --out $(BUILD)/full
 
+# The offline assets are fetched first: a failed fetch stops before any execution.
 book: $(STAMP)
+	$(PY) scripts/bookbuild.py vendor
 	$(PY) scripts/bookbuild.py execute --mode full --out $(BUILD)/full
 	$(PY) scripts/bookbuild.py build --executed $(BUILD)/full --out $(BUILD)/full
 

