@@ -20,7 +20,7 @@ torch.set_num_threads(1)
     "name,factor,wd", [("line", 1.0, 0.0), ("line", 3.0, 1e-2), ("plane", 1.0, 3e-3)]
 )
 def test_batched_runs_equal_the_module_and_torch_sgd_loop(name, factor, wd):
-    """nn.Module + autograd + SGD(weight_decay) + BCELoss(sigmoid): 300 steps, float64."""
+    """nn.Module + autograd + SGD(weight_decay) + BCELoss(sigmoid): 300 steps."""
     mod, steps = paper_module_run(name, factor=factor, weight_decay=wd, max_steps=300)
     run = paper_runs(name, [(factor, wd, 0), (1.0, 0.0, 5)], max_steps=300)[0]
     ref = module_to_net(mod)

@@ -5,8 +5,8 @@ folders ``diagonal/`` and ``chess/``) trains
 ``nn.Linear(d, m) → ReLU → nn.Linear(m, 1)``
 (biases in both layers, so an output bias too) with a sigmoid and ``nn.BCELoss``,
 full-batch ``torch.optim.SGD(model.parameters(), lr, weight_decay)`` in float32,
-one step per epoch, and stops as soon as the training margin min_j y_j N(x_j) (output bias
-included) exceeds a target. "Small initialisation" divides *both weight matrices* by a
+one step per epoch, and stops as soon as the training margin min_j y_j N(x_j)
+(output bias included) exceeds a target. "Small initialisation" divides *both weight matrices* by a
 factor after PyTorch has drawn them; the biases keep PyTorch's default draw.
 
 * line (``diagonal/``, the paper's Figure 2): m = 100, first-layer weights N(0, 1/d),
@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ..network import TwoLayerReLU
@@ -36,10 +35,10 @@ from ..toydata import grid_plane_dataset, line_dataset
 __all__ = [
     "PAPER",
     "PaperRun",
-    "paper_module",
-    "paper_runs",
-    "paper_module_run",
     "module_to_net",
+    "paper_module",
+    "paper_module_run",
+    "paper_runs",
 ]
 
 #: The hyper-parameters of the paper's code (argparse defaults of diagonal/train.py with
@@ -93,7 +92,7 @@ def module_to_net(module: torch.nn.Sequential) -> TwoLayerReLU:
     """
     fc1, fc2 = module[0], module[2]
     m, d = fc1.weight.shape
-    f64 = dict(dtype=torch.float64)
+    f64 = {"dtype": torch.float64}
     net = TwoLayerReLU(d, m + 1, seed=0, bias=True)
     W = torch.zeros(1, m + 1, d, **f64)
     W[0, :m] = fc1.weight.detach().to(**f64)
@@ -263,7 +262,9 @@ def paper_module_run(
     each step). Returns ``(module, steps)``. Slow (the module and optimizer overhead of
     every step); :func:`paper_runs` is the batched equivalent used by the book.
     """
-    cfg = PAPER[name] if name in PAPER else None
+    if name not in PAPER:
+        raise ValueError(f"name must be 'line' or 'plane', got name={name!r}")
+    cfg = PAPER[name]
     module = paper_module(name, factor=factor, seed=seed, dtype=dtype)
     wd = _check_number("weight_decay", weight_decay, positive=False)
     budget = cfg["max_steps"] if max_steps is None else int(max_steps)
