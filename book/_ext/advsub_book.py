@@ -180,31 +180,6 @@ def add_markdown_download(app, pagename, templatename, context, doctree):
             })
 
 
-# The ipywidgets HTML manager typesets widget labels with the MathJax 2 call
-# MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); the book loads MathJax 3.
-# Its fonts are looked up relative to __jupyter_widgets_assets_path__ (else relative to the page).
-MATHJAX2_SHIM = """
-window.__jupyter_widgets_assets_path__ = new URL(
-  (document.documentElement.dataset.content_root || "") + "_static/html-manager/", document.baseURI).href;
-document.addEventListener("DOMContentLoaded", function () {
-  if (window.MathJax && !window.MathJax.Hub) {
-    window.MathJax.Hub = {Queue: function (job) {
-      var element = job[2];
-      return MathJax.startup.promise.then(function () { return MathJax.typesetPromise([element]); });
-    }};
-  }
-});
-"""
-
-
-# The manager's AMD modules find their fonts next to their require.js module path, which
-# is relative to the page unless mapped to the book's copy.
-REQUIREJS_PATHS = """
-var require = {paths: {"@jupyter-widgets/html-manager/dist": new URL(
-  (document.documentElement.dataset.content_root || "") + "_static/html-manager", document.baseURI).href}};
-"""
-
-
 def fix_page_context(app, pagename, templatename, context, doctree):
     """Two theme glitches that print errors in the browser console.
 
@@ -223,13 +198,9 @@ def fix_page_context(app, pagename, templatename, context, doctree):
             scripts.append(script)
     if "script_files" in context:
         context["script_files"][:] = scripts
-    if any(str(getattr(js, "filename", "")).endswith("embed-amd.js") for js in scripts):
-        # Before require.js loads, a global `require` object is its configuration.
-        app.add_js_file(None, body=REQUIREJS_PATHS, priority=499)
 
 
 def setup(app):
-    app.add_js_file(None, body=MATHJAX2_SHIM)
     app.connect("html-page-context", fix_page_context, priority=900)
     # After sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", add_markdown_download, priority=502)
