@@ -310,12 +310,23 @@ def static_notebook(notebook: dict, name: str, launch: dict[str, str]) -> dict:
     return notebook
 
 
-def build(executed: Path, out: Path) -> Path:
+def edition(src: Path, name: str, student_repository: str | None = None) -> None:
+    """Make the staged sources the instructor or the student edition (no solutions, no checks,
+    launch buttons on the student repository): scripts/assignments.py stage_edition."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import assignments
+
+    assignments.stage_edition(src, name, student_repository)
+
+
+def build(executed: Path, out: Path, edition_name: str = "instructor",
+          student_repository: str | None = None) -> Path:
     """Build the HTML book from executed notebooks; return the path of index.html."""
     out = Path(out).resolve()
     check_executed(Path(executed))
     vendor()
     src = stage(Path(executed), out / "src")
+    edition(src, edition_name, student_repository)
     cmd = [
         str(Path(sys.executable).with_name("jupyter-book")), "build", str(src),
         "--path-output", str(out), "--builder", "html", "-W", "-n", "--keep-going",
@@ -341,6 +352,8 @@ def main(argv=None) -> None:
     p_build = sub.add_parser("build", help="build the HTML book from executed notebooks")
     p_build.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
     p_build.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
+    p_build.add_argument("--edition", choices=["instructor", "student"], default="instructor")
+    p_build.add_argument("--student-repository", help="where the student notebooks are (launch buttons)")
     args = parser.parse_args(argv)
     if args.command == "vendor":
         print(f"[vendor] offline assets in {vendor()}")
@@ -348,7 +361,7 @@ def main(argv=None) -> None:
         execute(args.mode, args.out, args.only)
     else:
         start = time.perf_counter()
-        index = build(args.executed, args.out)
+        index = build(args.executed, args.out, args.edition, args.student_repository)
         print(f"\nThe book is built ({time.perf_counter() - start:.0f} s). Open it at:\n  file://{index}\n")
 
 
