@@ -48,11 +48,16 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))  # grading.py and grading_cases.py
 OUT = ROOT / "assignments"
 EXERCISE = re.compile(r"^[ \t]*(`{3,}|:{3,})\{exercise\}[ \t]*([^\n]*)\n(?:.*\n)*?[ \t]*:label:[ \t]*(\S+)", re.M)
 # The opening line of a {solution}, {solution-start} or {solution-end} block.
 SOLUTION_OPEN = re.compile(r"^[ \t]*(`{3,}|:{3,})\{(solution(?:-start|-end)?)\}[ \t]*(\S*)[^\n]*$", re.M)
 FAST_CELL_TAG = "injected-fast"
+ANSWER_STUB = "_Write your answer here (Markdown, with LaTeX between dollars); it is graded by hand._"
+DERIVATION_POINTS = 2.0   # a derivation's written answer, graded by hand
+WHY_POINTS = 1.0          # the written "why" part of a coding exercise, graded by hand
 
 
 def chapter_notebooks(directory: Path = ROOT / "notebooks") -> list[Path]:
@@ -110,6 +115,38 @@ def strip_solutions(text: str) -> tuple[str, list[str]]:
     return re.sub(r"\n{3,}", "\n\n", "".join(pieces)).strip(), written
 
 
+def split_written(text: str) -> list[tuple[str, object]]:
+    """A markdown cell cut at its written solutions: [("text", str) | ("answer", (label, solution))].
+
+    The ``{solution-start}``/``{solution-end}`` markers go; each ``{solution}`` block
+    becomes a hand-graded answer cell (the model answer in the autograder's copy, a stub
+    in the student's), so that the answer never sits inside the next exercise's text.
+    """
+    pieces, pos = [], 0
+    while (match := SOLUTION_OPEN.search(text, pos)) is not None:
+        fence, name, label = match.groups()
+        close = re.compile(rf"^[ \t]*{re.escape(fence)}[ \t]*$", re.M).search(text, match.end())
+        end = close.end() if close else len(text)
+        pieces.append(("text", text[pos:match.start()]))
+        if name == "solution":
+            body = text[match.end():close.start() if close else len(text)]
+            body = body.lstrip("\n")
+            while re.match(r"[ \t]*:[\w-]+:.*(\n|$)", body):  # the directive's options
+                body = body.split("\n", 1)[1] if "\n" in body else ""
+            body = body.strip()
+            pieces.append(("answer", (label, body)))
+        pos = end
+    pieces.append(("text", text[pos:]))
+    out = []
+    for kind, value in pieces:
+        if kind == "text":
+            value = re.sub(r"\n{3,}", "\n\n", value).strip()
+            if not value:
+                continue
+        out.append((kind, value))
+    return out
+
+
 def written_solutions(nb) -> list[str]:
     """Labels of the exercises that have a written ``{solution}`` block."""
     return [label for c in nb.cells if c.cell_type == "markdown" for label in strip_solutions(c.source)[1]]
@@ -124,13 +161,21 @@ def instructor_to_source(nb):
     """
     nb = copy.deepcopy(nb)
     cells, checks_seen, solutions_seen = [], {}, {}
+    coding = {label for label, e in exercises(nb).items() if e["kind"] == "coding"}
     for cell in nb.cells:
         meta = _advsub_meta(cell)
         tags = _tags(cell)
         if cell.cell_type == "markdown" and SOLUTION_OPEN.search(cell.source):
-            cell.source = strip_solutions(cell.source)[0]
-            if not cell.source:
-                continue
+            for kind, text in split_written(cell.source):
+                if kind == "text":
+                    cells.append(nbformat.v4.new_markdown_cell(text, metadata=copy.deepcopy(cell.metadata)))
+                    continue
+                label, answer = text
+                points = float(meta.get("manual_points", WHY_POINTS if label in coding else DERIVATION_POINTS))
+                cells.append(nbformat.v4.new_markdown_cell(answer, metadata={"nbgrader": {
+                    "grade": True, "solution": True, "locked": False, "points": points,
+                    "grade_id": f"{label}-answer", "schema_version": 3}}))
+            continue
         if cell.cell_type == "code" and "solution" in tags:
             label = meta["exercise"]
             solutions_seen[label] = solutions_seen.get(label, 0) + 1
@@ -171,6 +216,7 @@ def _config(root: Path, execute: bool = True):
     c.Execute.timeout = 600
     c.Exchange.root = str(Path(root) / "exchange")  # unused (no release/collect), but must be writable
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    c.ClearSolutions.text_stub = ANSWER_STUB
     if not execute:  # score the outputs a notebook already has (an executed instructor notebook)
         c.Execute.enabled = False
         c.ClearOutput.enabled = False
@@ -197,10 +243,13 @@ def _check(result: dict, what: str) -> None:
         raise RuntimeError(f"nbgrader {what} failed:\n{result.get('error') or ''}\n{result.get('log') or ''}")
 
 
-def generate(out: Path = OUT, names: list[str] | None = None,
-             notebooks: Path = ROOT / "notebooks") -> dict[str, Path]:
+def generate(out: Path = OUT, names: list[str] | None = None, notebooks: Path = ROOT / "notebooks",
+             keys: bool = True, unsafe: bool = False, jobs: int | None = None) -> dict[str, Path]:
     """Write the nbgrader course under ``out/autograder`` and the student notebooks under
-    ``out/student``; return {chapter: student notebook}."""
+    ``out/student``; with ``keys``, run each reference solution on the autograder's cases
+    (in the sandbox) and keep its values as the key. Return {chapter: student notebook}."""
+    import grading
+
     out = Path(out).resolve()
     course = out / "autograder"
     (out / "student").mkdir(parents=True, exist_ok=True)
@@ -208,8 +257,10 @@ def generate(out: Path = OUT, names: list[str] | None = None,
     (course / "nbgrader_config.py").write_text(
         "# nbgrader course of the advsub book, written by scripts/assignments.py generate\n"
         "c = get_config()  # noqa: F821\n"
-        "c.CourseDirectory.course_id = 'advsub'\n"
-        "c.Execute.timeout = 600\n")
+        "c.CourseDirectory.course_id = 'advsub'\n")
+    (course / "README.txt").write_text(
+        "PRIVATE: the full solutions, the hidden cases' key and the model answers.\n"
+        "Never hand this folder out or publish it; students get assignments/student/ only.\n")
     api = _api(course)
     students = {}
     for path in chapter_notebooks(notebooks):
@@ -225,112 +276,219 @@ def generate(out: Path = OUT, names: list[str] | None = None,
         released = course / "release" / path.stem / path.name
         students[path.stem] = out / "student" / path.name
         shutil.copy2(released, students[path.stem])
+    if keys and students:
+        from concurrent.futures import ThreadPoolExecutor
+
+        limits = grading.Limits(cell_timeout=600, wall=1800, cpu=3600)
+        jobs = max(1, min(len(students), jobs or os.cpu_count() or 1))
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(lambda stem: grading.make_key(course, stem, limits, unsafe), students))
     return students
 
 
-def grade(notebook: Path, out: Path = OUT, student: str = "student", execute: bool = True) -> dict:
-    """Autograde one filled-in notebook of a chapter; return the score report.
-
-    The report: {"notebook", "exercises": {label: {"title", "kind", "score", "max"}},
-    "total", "max_total"}; derivation exercises have score None (graded by hand).
-    """
-    notebook = Path(notebook).resolve()
-    course = Path(out).resolve() / "autograder"
-    chapter = notebook.stem
-    if not (course / "source" / chapter / notebook.name).exists():
-        raise SystemExit(f"no autograder for {chapter}: run `make assignments` first")
+def _as_submission(notebook: Path, tmp: Path) -> Path:
+    """An instructor notebook (no nbgrader metadata) marked the way the autograder's copy is."""
     nb = nbformat.read(notebook, as_version=4)
-    if not any("nbgrader" in c.get("metadata", {}) for c in nb.cells):
-        nb = instructor_to_source(nb)  # an instructor notebook: mark its cells as nbgrader does
-    submitted = course / "submitted" / student / chapter / notebook.name
-    if submitted.parent.exists():
-        shutil.rmtree(submitted.parent)
-    submitted.parent.mkdir(parents=True)
-    nbformat.write(inject_fast(nb) if execute else nb, submitted)
-    api = _api(course, execute)
-    _check(api.autograde(chapter, student, force=True), f"autograde {chapter}")
-    return report(course, chapter, student)
+    if any("nbgrader" in c.get("metadata", {}) for c in nb.cells):
+        return notebook
+    target = tmp / notebook.name
+    nbformat.write(instructor_to_source(nb), target)
+    return target
 
 
-def report(course: Path, chapter: str, student: str) -> dict:
-    """The per-exercise scores of an autograded submission, from the nbgrader gradebook."""
-    from nbgrader.api import Gradebook
+def grade(notebook: Path, out: Path = OUT, student: str = "student", limits=None,
+          unsafe: bool = False) -> dict:
+    """Grade one filled-in notebook of a chapter in its own sandbox; return its report:
+    {"notebook", "student", "exercises": {label: {"title", "kind", "score", "max", "why",
+    "manual_max", ...}}, "total", "max_total", "flags", "notes"} (derivations: score None)."""
+    import tempfile
 
-    source = nbformat.read(course / "source" / chapter / f"{chapter}.ipynb", as_version=4)
-    found = exercises(source)
-    scores = {label: 0.0 for label, e in found.items() if e["kind"] == "coding"}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "advsub") as gb:
-        submission = gb.find_submission_notebook(chapter, chapter, student)
-        for g in submission.grades:
-            label = g.name.rsplit("-check", 1)[0]
-            scores[label] += float(g.auto_score or 0.0)
-    exercises_report = {
-        label: {"title": e["title"], "kind": e["kind"],
-                "score": scores.get(label) if e["kind"] == "coding" else None,
-                "max": e["points"] if e["kind"] == "coding" else None}
-        for label, e in found.items()
-    }
-    result = {
-        "notebook": chapter,
-        "exercises": exercises_report,
-        "total": sum(scores.values()),
-        "max_total": sum(e["points"] for e in found.values()),
-    }
-    target = course / "autograded" / student / chapter / "scores.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(result, indent=2))
-    return result
+    import grading
+
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise grading.GradingError(f"no such notebook: {notebook}")
+    with tempfile.TemporaryDirectory() as tmp:
+        return grading.grade_notebook(_as_submission(notebook, Path(tmp)), Path(out) / "autograder",
+                                      student, limits, unsafe)
 
 
-def format_report(result: dict) -> str:
-    lines = [f"{result['notebook']}:"]
-    for label, e in result["exercises"].items():
-        score = "by hand" if e["score"] is None else f"{e['score']:g} / {e['max']:g}"
-        lines.append(f"  {label:40s} {score:>10s}   {e['title']}")
-    lines.append(f"  {'total':40s} {result['total']:g} / {result['max_total']:g}")
-    return "\n".join(lines)
+def grade_instructor(out: Path = OUT, names: list[str] | None = None, executed: Path | None = None,
+                     notebooks: Path = ROOT / "notebooks", unsafe: bool = False) -> dict[str, dict]:
+    """Grade the instructor notebooks: executed in the sandbox against the key, or (with
+    ``executed``) their visible checks scored from the already executed copies in
+    ``executed/notebooks``. Return {chapter: report}."""
+    import grading
 
-
-def grade_instructor(out: Path = OUT, names: list[str] | None = None,
-                     executed: Path | None = None, notebooks: Path = ROOT / "notebooks") -> dict[str, dict]:
-    """Grade the instructor notebooks (executing them, or scoring the already executed
-    copies in ``executed/notebooks``); return {chapter: report}."""
     results = {}
     for path in chapter_notebooks(notebooks):
         if names and path.stem not in names:
             continue
         if not (Path(out) / "autograder" / "source" / path.stem).exists():
             continue
-        target = path if executed is None else Path(executed) / "notebooks" / path.name
-        results[path.stem] = grade(target, out, student="instructor", execute=executed is None)
+        if executed is None:
+            results[path.stem] = grade(path, out, student="instructor", unsafe=unsafe)
+            continue
+        nb = nbformat.read(Path(executed) / "notebooks" / path.name, as_version=4)
+        found = exercises(nb)
+        report = {"notebook": path.stem, "exercises": {}, "total": 0.0, "max_total": 0.0, "flags": [],
+                  "notes": ["visible checks only, scored from the executed copy"]}
+        for label, e in found.items():
+            entry = {"title": e["title"], "kind": e["kind"], "score": None, "max": None, "why": []}
+            if e["kind"] == "coding":
+                entry["max"] = e["points"]
+                cells = [c for c in nb.cells if "check" in _tags(c) and _advsub_meta(c).get("exercise") == label]
+                entry["why"] = [w for c in cells if (w := grading._why(c.get("outputs", [])))]
+                entry["why"] += ["did not run" for c in cells if c.get("execution_count") is None]
+                entry["score"] = 0.0 if entry["why"] else e["points"]
+                report["total"] += entry["score"]
+                report["max_total"] += entry["max"]
+            report["exercises"][label] = entry
+        results[path.stem] = report
     return results
 
 
+def format_report(result: dict) -> str:
+    import grading
+
+    return grading.format_report(result)
+
+
+# --- the student edition of the book -------------------------------------------------------
+MARKER = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+
+
+def student_edition(nb):
+    """An executed instructor notebook as the student edition shows it: no written solution,
+    no solution code (the stub the students get), no check cell (a new notebook)."""
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = _tags(cell)
+        if cell.cell_type == "markdown" and SOLUTION_OPEN.search(cell.source):
+            cell.source = "".join(v for k, v in split_written(cell.source) if k == "text")
+            if not cell.source.strip():
+                continue
+        if cell.cell_type == "code" and "check" in tags:
+            continue
+        if cell.cell_type == "code" and "solution" in tags and "# BEGIN SOLUTION" in cell.source:
+            lines, skipping = [], False
+            for line in cell.source.split("\n"):
+                if "# BEGIN SOLUTION" in line:
+                    indent = line[:len(line) - len(line.lstrip())]
+                    lines += [indent + "# YOUR CODE HERE", indent + "raise NotImplementedError()"]
+                    skipping = True
+                elif "# END SOLUTION" in line:
+                    skipping = False
+                elif not skipping:
+                    lines.append(line)
+            cell.source = "\n".join(lines)
+            cell.outputs, cell.execution_count = [], None
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def instructor_edition(nb):
+    """The instructor book: the solutions stay, the ``# BEGIN/END SOLUTION`` lines go."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "solution" in _tags(cell):
+            cell.source = MARKER.sub("", cell.source)
+    return nb
+
+
+STUDENT_REPOSITORY = "https://github.com/advsub/advsub-student"
+
+
+def stage_edition(src: Path, edition: str, repository: str | None = None) -> None:
+    """Turn a staged book source tree (scripts/bookbuild.py stage) into one edition, in place.
+
+    ``student``: the chapters as :func:`student_edition` shows them (so ``_sources/`` and
+    the download button hold no solution), the instructor guide left out, and the launch
+    buttons pointing at the repository that holds the student notebooks (``repository``,
+    default :data:`STUDENT_REPOSITORY`; it must have them at ``notebooks/<chapter>.ipynb``).
+    ``instructor``: only the solution markers go."""
+    import yaml
+
+    if edition not in ("instructor", "student"):
+        raise ValueError(f"edition must be 'instructor' or 'student', got edition={edition!r}")
+    src = Path(src)
+    for path in sorted((src / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.write(student_edition(nb) if edition == "student" else instructor_edition(nb), path)
+    if edition == "student":
+        (src / "book" / "instructors.md").unlink(missing_ok=True)
+        toc = src / "_toc.yml"
+        toc.write_text("".join(line for line in toc.read_text().splitlines(keepends=True)
+                               if "book/instructors" not in line))
+        config = src / "_config.yml"
+        data = yaml.safe_load(config.read_text())
+        data.setdefault("repository", {})["url"] = repository or STUDENT_REPOSITORY
+        data["title"] = f"{data.get('title', 'advsub')} (student edition)"
+        config.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
 def main(argv=None) -> int:
+    import grading
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT, help="assignments directory (default: assignments/)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="run student code unconfined, as you (never for a class: it can read the "
+                             "solutions and change grades)")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_gen = sub.add_parser("generate", help="write the student notebooks and the autograder")
+    p_gen = sub.add_parser("generate", help="write the student notebooks, the autograder and its key")
     p_gen.add_argument("--only", nargs="*", help="chapter stems (default: all)")
     p_grade = sub.add_parser("grade", help="grade one filled-in student notebook")
     p_grade.add_argument("notebook", type=Path)
     p_grade.add_argument("--student", default="student")
+    p_grade.add_argument("--cell-timeout", type=float, default=grading.Limits.cell_timeout)
+    p_all = sub.add_parser("grade-all", help="grade SUBMISSIONS/<student_id>/<chapter>.ipynb")
+    p_all.add_argument("submissions", type=Path)
+    p_all.add_argument("--roster", type=Path, help="CSV with a student_id column (and optionally name, "
+                                                  "canvas_id, sis_login_id, section)")
+    p_all.add_argument("--jobs", type=int, default=None, help="parallel sandboxes (default: the cores)")
+    p_all.add_argument("--chapters", nargs="*", help="chapters handed out (default: every chapter with a key)")
+    p_all.add_argument("--cell-timeout", type=float, default=grading.Limits.cell_timeout)
+    p_all.add_argument("--wall", type=float, default=grading.Limits.wall, help="s per notebook")
+    p_all.add_argument("--deadline", help="ISO 8601, e.g. 2026-12-01T23:59+01:00 (default: no late policy)")
+    p_all.add_argument("--late-penalty", type=float, default=0.1, help="fraction lost per started day late")
+    p_all.add_argument("--late-max-days", type=int, default=10, help="later than this: 0")
+    p_all.add_argument("--grace-minutes", type=float, default=0.0)
+    p_all.add_argument("--regrade", action="store_true", help="ignore the cached results")
     p_ins = sub.add_parser("instructor", help="grade the instructor notebooks (must be full marks)")
     p_ins.add_argument("--only", nargs="*")
     args = parser.parse_args(argv)
+    unsafe = args.unsafe_no_sandbox
+    if unsafe:
+        print("WARNING: --unsafe-no-sandbox: student code runs unconfined, as you, with your files.",
+              file=sys.stderr)
+    elif grading.bwrap_path() is None:
+        raise grading.GradingError(
+            "bubblewrap (bwrap) is not installed, and student code is never run unconfined unless you "
+            "ask: run `make bwrap` (Debian: apt-get install bubblewrap) or pass --unsafe-no-sandbox")
     if args.command == "generate":
-        students = generate(args.out, args.only)
+        students = generate(args.out, args.only, unsafe=unsafe)
         for stem, path in students.items():
             n = exercises(nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4))
             print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
                   f"{sum(e['kind'] == 'coding' for e in n.values())} coding, "
                   f"{sum(e['kind'] == 'derivation' for e in n.values())} derivation exercises")
-        print(f"autograder: {Path(args.out).resolve() / 'autograder'} (nbgrader course)")
+        print(f"autograder (keep private): {Path(args.out).resolve() / 'autograder'}")
         return 0
     if args.command == "grade":
-        print(format_report(grade(args.notebook, args.out, args.student)))
+        limits = grading.Limits(cell_timeout=args.cell_timeout)
+        print(format_report(grade(args.notebook, args.out, args.student, limits, unsafe)))
         return 0
-    results = grade_instructor(args.out, args.only)
+    if args.command == "grade-all":
+        late = grading.LatePolicy(grading.parse_time(args.deadline) if args.deadline else None,
+                                  args.late_penalty, args.grace_minutes, args.late_max_days)
+        limits = grading.Limits(cell_timeout=args.cell_timeout, wall=args.wall)
+        grading.grade_all(args.submissions, Path(args.out) / "autograder", args.roster, args.jobs, limits,
+                          unsafe, args.chapters, late, args.regrade)
+        return 0
+    results = grade_instructor(args.out, args.only, unsafe=unsafe)
     failed = []
     for stem, result in results.items():
         print(format_report(result))
