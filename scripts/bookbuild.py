@@ -131,11 +131,22 @@ def print_timings(timings: dict[str, float], names: list[str] | None = None) -> 
     print(f"[timings]   {'total':<{width}}  {sum(shown.values()):7.1f}", flush=True)
 
 
+def toc_chapters() -> list[Path]:
+    """The chapter notebooks that _toc.yml puts in the book."""
+    import yaml
+
+    files = re.findall(r"notebooks/[\w.-]+", json.dumps(yaml.safe_load(
+        (ROOT / "_toc.yml").read_text())))
+    listed = {Path(f).stem for f in files}
+    return [nb for nb in chapter_notebooks() if nb.stem in listed]
+
+
 def check_executed(executed: Path) -> None:
     """Refuse (SystemExit naming the notebook and the cell) an executed copy of a chapter
-    that is missing, holds an error output, or has a code cell that never ran."""
+    of the book (_toc.yml) that is missing, holds an error output, or has a code cell
+    that never ran."""
     problems = []
-    for nb in chapter_notebooks():
+    for nb in toc_chapters():
         path = Path(executed) / "notebooks" / nb.name
         if not path.exists():
             problems.append(f"{path}: missing (run `bookbuild.py execute` first)")
@@ -341,6 +352,35 @@ def build(executed: Path, out: Path, edition_name: str = "instructor",
     return index
 
 
+def pdf(executed: Path, out: Path) -> Path:
+    """Build the whole book as one PDF (Jupyter Book's LaTeX builder); return its path.
+
+    The PDF is written to ``OUT/_build/latex/advsub.pdf`` and copied into the HTML
+    folder as ``OUT/_build/html/advsub.pdf`` (every chapter page links to it).
+    """
+    out = Path(out).resolve()
+    check_executed(Path(executed))
+    missing = [tool for tool in ("latexmk", "xelatex") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"[pdf] {', '.join(missing)} missing: `make pdf` installs Debian's "
+                         "TeX packages (see the Makefile's tex target)")
+    src = stage(Path(executed), out / "src-pdf")
+    cmd = [
+        str(Path(sys.executable).with_name("jupyter-book")), "build", str(src),
+        "--path-output", str(out), "--builder", "pdflatex", "--keep-going",
+    ]
+    print("[jupyter-book]", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT)
+    result = out / "_build" / "latex" / "advsub.pdf"
+    if not result.exists():
+        raise SystemExit(f"the PDF build produced no {result} (exit code {proc.returncode}); "
+                         f"see {result.parent / 'advsub.log'}")
+    html = out / "_build" / "html"
+    if html.exists():
+        shutil.copy2(result, html / "advsub.pdf")
+    return result
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -349,6 +389,9 @@ def main(argv=None) -> None:
     p_exec.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     p_exec.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
     sub.add_parser("vendor", help="fetch MathJax for the offline book")
+    p_pdf = sub.add_parser("pdf", help="build the whole book as one PDF from executed notebooks")
+    p_pdf.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
+    p_pdf.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     p_build = sub.add_parser("build", help="build the HTML book from executed notebooks")
     p_build.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
     p_build.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
@@ -357,6 +400,10 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.command == "vendor":
         print(f"[vendor] offline assets in {vendor()}")
+    elif args.command == "pdf":
+        start = time.perf_counter()
+        result = pdf(args.executed, args.out)
+        print(f"\nThe PDF is built ({time.perf_counter() - start:.0f} s): {result}\n")
     elif args.command == "execute":
         execute(args.mode, args.out, args.only)
     else:

@@ -21,7 +21,7 @@ def _executed_copies(tmp_path):
     """Clean executed-looking copies of every chapter (every code cell has a count)."""
     out = tmp_path / "executed"
     (out / "notebooks").mkdir(parents=True)
-    for nb in bookbuild.chapter_notebooks():
+    for nb in bookbuild.toc_chapters():
         notebook = json.loads(nb.read_text())
         for n, cell in enumerate(notebook["cells"]):
             if cell["cell_type"] == "code":
@@ -43,7 +43,7 @@ def test_clean_executed_copies_pass_the_check(tmp_path):
 
 def test_build_refuses_a_notebook_with_an_error_output(tmp_path):
     executed = _executed_copies(tmp_path)
-    name = bookbuild.chapter_notebooks()[1].name
+    name = bookbuild.toc_chapters()[1].name
     _edit(executed / "notebooks" / name, lambda code: code[3]["outputs"].append(ERROR))
     with pytest.raises(SystemExit) as info:
         bookbuild.build(executed, tmp_path / "out")
@@ -54,7 +54,7 @@ def test_build_refuses_a_notebook_with_an_error_output(tmp_path):
 
 def test_build_refuses_an_unexecuted_code_cell(tmp_path):
     executed = _executed_copies(tmp_path)
-    name = bookbuild.chapter_notebooks()[0].name
+    name = bookbuild.toc_chapters()[0].name
 
     def interrupt(code):  # an interrupted run: the last cells never ran
         for cell in code[-2:]:
@@ -67,7 +67,7 @@ def test_build_refuses_an_unexecuted_code_cell(tmp_path):
 
 def test_build_refuses_a_missing_chapter(tmp_path):
     executed = _executed_copies(tmp_path)
-    (executed / "notebooks" / bookbuild.chapter_notebooks()[-1].name).unlink()
+    (executed / "notebooks" / bookbuild.toc_chapters()[-1].name).unlink()
     with pytest.raises(SystemExit, match="missing"):
         bookbuild.build(executed, tmp_path / "out")
 

@@ -9,6 +9,10 @@
   Names re-exported by ``advsub`` itself are documented once, in the package section,
   and docstring references to them resolve under either path.
 - Small fixes so that the browser console stays clean (see ``fix_page_context``).
+- Site-wide presentation (issue 11): ``static/advsub.css`` (phone, print, display maths
+  that scroll with a cue, no empty header band) and ``static/advsub.js`` (search snippets
+  without raw TeX or menus) on every page; inline maths and the punctuation after it
+  kept on one line (``keep_math_with_punctuation``).
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import re
 from pathlib import Path
 
 API_DOCNAME = "book/api"
+BOOK_PDF = "advsub.pdf"  # scripts/bookbuild.py pdf copies the LaTeX build's PDF here
 
 
 def public_modules() -> list[str]:
@@ -178,6 +183,15 @@ def add_markdown_download(app, pagename, templatename, context, doctree):
                 "icon": "fas fa-file-lines",
                 "label": "download-markdown-button",
             })
+            # The whole book as one PDF (`make pdf` writes it beside index.html).
+            group["buttons"].append({
+                "type": "link",
+                "url": context["pathto"](BOOK_PDF, 1),
+                "text": "book .pdf",
+                "tooltip": "Download the whole book as one PDF",
+                "icon": "fas fa-book",
+                "label": "download-book-pdf-button",
+            })
 
 
 def fix_page_context(app, pagename, templatename, context, doctree):
@@ -200,7 +214,72 @@ def fix_page_context(app, pagename, templatename, context, doctree):
         context["script_files"][:] = scripts
 
 
+PUNCTUATION = re.compile(r"^[.,;:!?)\]\u2019\u201d]+")
+
+
+def keep_math_with_punctuation(app, doctree, docname):
+    """Wrap inline maths and the punctuation right after it (``$x$.``) in a nowrap span,
+    so that a line break never leaves the "." or "," alone at the start of a line."""
+    from docutils import nodes
+
+    for math in list(doctree.findall(nodes.math)):
+        parent = math.parent
+        if parent is None:
+            continue
+        index = parent.index(math)
+        if index + 1 >= len(parent.children):
+            continue
+        nxt = parent.children[index + 1]
+        if not isinstance(nxt, nodes.Text):
+            continue
+        match = PUNCTUATION.match(str(nxt))
+        if not match:
+            continue
+        rest = str(nxt)[match.end():]
+        wrapper = nodes.inline(classes=["advsub-nowrap"])
+        parent.replace(math, wrapper)
+        wrapper += math
+        wrapper += nodes.Text(match.group(0))
+        if rest:
+            parent.replace(nxt, nodes.Text(rest))
+        else:
+            parent.remove(nxt)
+
+
+# A bare command as a sub/superscript, not one that takes an argument (``t_\\text{stop}``).
+SCRIPT_COMMAND = re.compile(r"([_^])(\\[A-Za-z]+)(?![A-Za-z]|\s*\{)")
+
+
+def brace_script_commands(app, doctree, docname):
+    """For LaTeX only: ``t_\\max`` → ``t_{\\max}``. MathJax accepts a command as a bare
+    sub/superscript; TeX fails on one that expands to several tokens (``\\max``)."""
+    from docutils import nodes
+
+    if app.builder.format != "latex":
+        return
+    for node in list(doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))):
+        text = node.astext()
+        fixed = SCRIPT_COMMAND.sub(r"\1{\2}", text)
+        if fixed != text:
+            node.children = []
+            node += nodes.Text(fixed)
+            if "latex" in node.attributes:
+                node["latex"] = fixed
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def add_static_path(app, config):
+    config.html_static_path = list(config.html_static_path) + [str(STATIC)]
+
+
 def setup(app):
+    app.connect("config-inited", add_static_path)
+    app.add_css_file("advsub.css")
+    app.add_js_file("advsub.js")
+    app.connect("doctree-resolved", keep_math_with_punctuation)
+    app.connect("doctree-resolved", brace_script_commands)
     app.connect("html-page-context", fix_page_context, priority=900)
     # After sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", add_markdown_download, priority=502)

@@ -1,0 +1,49 @@
+/* advsub book: search snippets without raw LaTeX or the page's launch/download menus
+   (issue 11, item 12). Sphinx builds a result's snippet from the page's HTML source, in
+   which maths is still TeX (\(\Pi w_i\)) and the article header's menus are text. */
+(function () {
+  "use strict";
+  var TEX = [
+    [/\\(?:left|right|big|Big|bigg|Bigg)\b/g, ""], [/\\[lr]Vert|\\\|/g, "‖"],
+    [/\\[lr]vert/g, "|"], [/\\ell\b/g, "ℓ"], [/\\alpha\b/g, "α"], [/\\beta\b/g, "β"],
+    [/\\gamma\b/g, "γ"], [/\\delta\b/g, "δ"], [/\\varepsilon\b|\\epsilon\b/g, "ε"],
+    [/\\eta\b/g, "η"], [/\\theta\b/g, "θ"], [/\\lambda\b/g, "λ"], [/\\mu\b/g, "μ"],
+    [/\\sigma\b/g, "σ"], [/\\Pi\b/g, "Π"], [/\\pi\b/g, "π"], [/\\chi\b/g, "χ"],
+    [/\\nabla\b/g, "∇"], [/\\perp\b/g, "⊥"], [/\\leq?\b/g, "≤"], [/\\geq?\b/g, "≥"],
+    [/\\approx\b/g, "≈"], [/\\sim\b/g, "~"], [/\\cdot\b/g, "·"], [/\\times\b/g, "×"],
+    [/\\in\b/g, "∈"], [/\\sum\b/g, "Σ"], [/\\infty\b/g, "∞"], [/\\to\b/g, "→"],
+    [/\\sqrt\b/g, "√"], [/\\mathbb\s*\{?R\}?/g, "ℝ"], [/\\mathbb\s*\{?E\}?/g, "E"],
+    [/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "$1/$2"],
+    [/\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|textrm|boldsymbol)\b/g, ""],
+    [/\\[,;:! ]/g, " "], [/\\[a-zA-Z]+/g, ""], [/[{}]/g, ""], [/\s+/g, " "]
+  ];
+  function plainMath(tex) {
+    var s = tex.trim().replace(/^(\\\(|\\\[|\$\$?)/, "").replace(/(\\\)|\\\]|\$\$?)$/, "");
+    TEX.forEach(function (rule) { s = s.replace(rule[0], rule[1]); });
+    return s.trim();
+  }
+  var DROP = [".headerlink", "script", "style", ".bd-header-article", ".header-article-items",
+              ".article-header-buttons", ".dropdown-launch-buttons", ".dropdown-download-buttons",
+              ".prev-next-area", ".bd-footer-article", ".advsub-explorer-note", "#pst-header",
+              ".cell.tag_hide-input .cell_input"];
+  function htmlToText(htmlString, anchor) {
+    var doc = new DOMParser().parseFromString(htmlString, "text/html");
+    DROP.forEach(function (q) { doc.querySelectorAll(q).forEach(function (el) { el.remove(); }); });
+    doc.querySelectorAll(".math").forEach(function (el) {
+      el.textContent = " " + plainMath(el.textContent) + " ";
+    });
+    var main = doc.querySelector('[role="main"]') || doc.body;
+    var part = anchor ? doc.querySelector('[role="main"] ' + anchor) : null;
+    return ((part || main).textContent || "").replace(/\s+/g, " ");
+  }
+  function patch() {
+    // searchtools.js declares `const Search` (a global binding, not a window property).
+    if (typeof Search !== "undefined" && !Search.__advsub) {
+      Search.htmlToText = htmlToText;
+      Search.__advsub = true;
+    }
+  }
+  window.advsubPlainMath = plainMath;
+  patch();
+  document.addEventListener("DOMContentLoaded", patch);
+})();
