@@ -12,6 +12,7 @@ BUILD := _build
 
 help:
 	@echo "make book         create .venv, execute the chapter notebooks (full mode), build the HTML book"
+	@echo "make pdf          make book, then the whole book as one PDF (_build/full/_build/latex/advsub.pdf)"
 	@echo "make test         create .venv if needed and run every test (package, notebooks, nbval, book, browser)"
 	@echo "make test-fast    package tests only"
 	@echo "make bench        run the benchmarks and print the table (BENCH_ARGS=\"--quick\" or \"--notebooks both\")"
@@ -48,6 +49,24 @@ bwrap:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
 	      || echo "warning: could not install bubblewrap; grading will refuse to run"; \
 	  else echo "warning: bubblewrap is missing (sudo apt-get install bubblewrap); grading will refuse to run"; fi; }
+
+# Debian's TeX Live for `make pdf` (XeLaTeX, latexmk, the FreeSerif fonts the LaTeX class uses,
+# poppler's pdftotext for the PDF test), installed when missing, the way chromium is.
+TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+  texlive-xetex latexmk fonts-freefont-otf tex-gyre poppler-utils
+tex:
+	@{ command -v xelatex && command -v latexmk && command -v pdftotext \
+	   && fc-list | grep -q FreeSerif; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's TeX Live for the PDF (a few minutes, about 1 GB)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      $(TEX_PACKAGES) >/dev/null; \
+	  else echo "error: make pdf needs XeLaTeX and latexmk: apt-get install $(TEX_PACKAGES)"; exit 1; fi; }
+
+# The whole book as one PDF, from the notebooks `make book` executed; copied beside the HTML
+# book's index.html as advsub.pdf (every chapter page links to it).
+pdf: book tex
+	$(PY) scripts/bookbuild.py pdf --executed $(BUILD)/full --out $(BUILD)/full
 
 notebooks: $(STAMP)
 	$(PY) scripts/bookbuild.py execute --mode full --out $(BUILD)/full
