@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 BUILD := _build
 
-.PHONY: help venv book book-student notebooks test test-fast bench lab assignments grade grade-all bwrap chromium clean
+.PHONY: help venv book book-student notebooks test test-fast bench lab assignments grade grade-all bwrap chromium pdf tex clean
 
 help:
 	@echo "make book         create .venv, execute the chapter notebooks (full mode), build the HTML book"
