@@ -24,7 +24,7 @@ from .. import (
 )
 from .._validation import check_float, check_int, check_seed, check_tensor
 from ..geometry import Subspace
-from .trained_vs_random import _NO_STOP, TeacherTask, one_step_attack
+from .trained_vs_random import NO_MARGIN_STOP, TeacherTask, one_step_attack
 
 __all__ = ["off_subspace", "NoisePoint", "noise_sweep"]
 
@@ -105,7 +105,7 @@ def noise_sweep(
     n_probe = check_int("n_probe", n_probe, low=1, high=task.X_test.shape[0])
     seed = check_seed(seed)
     margin = (
-        _NO_STOP
+        NO_MARGIN_STOP
         if target_margin is None
         else check_float("target_margin", target_margin, low=0.0, low_inclusive=False)
     )
@@ -114,7 +114,7 @@ def noise_sweep(
     for s in sigmas:
         # the same initialisation and the same noise directions (scaled) for every σ
         net = TwoLayerReLU(d, m, ensemble=ensemble, seed=seed)
-        tasks.append((net, off_subspace(task.X, P, s, seed=seed + 1), task.y))
+        tasks.append((net, off_subspace(task.X, P, s, seed=(seed + 1) % 2**64), task.y))
     histories = train_sweep(
         tasks, lr=lr, max_steps=max_steps, target_margin=margin, progress=False
     )

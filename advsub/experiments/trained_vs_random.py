@@ -42,10 +42,11 @@ __all__ = [
     "Trajectory",
     "training_trajectory",
     "first_margin_step",
+    "NO_MARGIN_STOP",
 ]
 
-# Train for exactly the steps asked: no member reaches this margin in any run here.
-_NO_STOP = 1e12
+# A target margin no run here reaches: train for exactly the steps asked.
+NO_MARGIN_STOP = 1e12
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -102,14 +103,15 @@ def teacher_task(
     n_test = check_int("n_test", n_test, low=1)
     width = check_int("width", width, low=1)
     seed = check_seed(seed)
-    P = Subspace.random(d, ell, seed=seed)
-    teacher = TwoLayerReLU(d, width, seed=seed + 1)
+    sub = [(seed + j) % 2**64 for j in range(4)]  # independent draws from one seed
+    P = Subspace.random(d, ell, seed=sub[0])
+    teacher = TwoLayerReLU(d, width, seed=sub[1])
     teacher.W = P.project(teacher.W)
     teacher.W0 = teacher.W.clone()
     signs = torch.tensor([(-1.0) ** j for j in range(width)], dtype=torch.float64)
     teacher.u = (signs / math.sqrt(width))[None, :]
-    X, _ = make_dataset(P, n, seed=seed + 2)
-    X_test, _ = make_dataset(P, n_test, seed=seed + 3)
+    X, _ = make_dataset(P, n, seed=sub[2])
+    X_test, _ = make_dataset(P, n_test, seed=sub[3])
     return TeacherTask(
         P,
         teacher,
@@ -242,6 +244,10 @@ class Checkpoint:
     one_step : OneStepSample
     deepfool_par, deepfool_orth : (E, n_probe) or None
         DeepFool restricted to P and to P⊥ (raw sizes, no universal fallback).
+    teacher_kept : (E, n_probe) bool or None
+        Whether the teacher's label at x0 + z equals its label at x0 for the DeepFool
+        perturbation z in P (False where none was found): a flip of the student that
+        the truth does not share. (In P⊥ the teacher's label never changes.)
     """
 
     step: int
@@ -257,6 +263,7 @@ class Checkpoint:
     one_step: OneStepSample
     deepfool_par: np.ndarray | None
     deepfool_orth: np.ndarray | None
+    teacher_kept: np.ndarray | None
 
 
 @dataclass
@@ -279,10 +286,6 @@ class Trajectory:
     margin: np.ndarray
     net: TwoLayerReLU
     probe: torch.Tensor
-
-    def series(self, name: str) -> np.ndarray:
-        """One attribute of every checkpoint stacked along a first axis."""
-        return np.stack([np.asarray(getattr(c, name)) for c in self.checkpoints])
 
 
 def first_margin_step(margin: np.ndarray, target: float = 0.3) -> np.ndarray:
@@ -308,11 +311,14 @@ def _checkpoint(
     k = net.active(probe).sum(-1)
     og = orthogonal_gradient(net, probe, P).norm(dim=-1)
     predicted = expected_orthogonal_gradient_norm(_np(k), P.ell, net.m, net.beta)
-    df_par = df_orth = None
+    df_par = df_orth = kept = None
     if deepfool:
-        df_par = _np(
-            restricted_attack(net, probe, P.basis, steps=steps, overshoot=overshoot)[1]
+        z, size = restricted_attack(
+            net, probe, P.basis, steps=steps, overshoot=overshoot
         )
+        moved = task.labels((probe + z).reshape(-1, probe.shape[1])).view(size.shape)
+        kept = _np((moved == task.labels(probe)) & torch.isfinite(size))
+        df_par = _np(size)
         df_orth = _np(
             restricted_attack(net, probe, C, steps=steps, overshoot=overshoot)[1]
         )
@@ -330,6 +336,7 @@ def _checkpoint(
         one_step=one_step_attack(net, probe, P),
         deepfool_par=df_par,
         deepfool_orth=df_orth,
+        teacher_kept=kept,
     )
 
 
@@ -380,7 +387,7 @@ def training_trajectory(
                 task.y,
                 lr=lr,
                 max_steps=step - done,
-                target_margin=_NO_STOP,
+                target_margin=NO_MARGIN_STOP,
                 progress=False,
             )
             losses.append(_np(h.loss))
