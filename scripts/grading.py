@@ -76,7 +76,7 @@ class GradingError(SystemExit):
 @dataclasses.dataclass
 class Limits:
     cell_timeout: float = 60.0         # s per cell (the slowest fast-mode cell takes a few s)
-    case_timeout: int = 30             # s per hidden case (SIGALRM inside the harness)
+    case_timeout: int = 10             # s per case of the autograder (SIGALRM in the harness)
     wall: float = 600.0                # s for the whole notebook
     cpu: int = 900                     # s of CPU time per process
     memory: int = 6 * 2**30            # bytes of address space per process

@@ -27,6 +27,18 @@ def main(src: str, dst: str, cell_timeout: float) -> int:
                             kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(src))}})
     client.on_cell_executed = save
+    # A cell that runs over is interrupted; say so in its outputs (nbclient records no error).
+    client.error_on_timeout = {"ename": "CellTimeoutError", "traceback": [],
+                               "evalue": f"the cell ran over {cell_timeout:g} s and was interrupted"}
+
+    def on_error(cell, execute_reply, **_):
+        if not any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            content = (execute_reply or {}).get("content", {})
+            cell.setdefault("outputs", []).append(nbformat.v4.new_output(
+                "error", ename=str(content.get("ename", "Error")), evalue=str(content.get("evalue", "")),
+                traceback=[str(t) for t in content.get("traceback", [])]))
+
+    client.on_cell_error = on_error
     client.execute()
     save()
     return 0
