@@ -6,8 +6,9 @@ folders ``diagonal/`` and ``chess/``) trains
 (biases in both layers, so an output bias too) with a sigmoid and ``nn.BCELoss``,
 full-batch ``torch.optim.SGD(model.parameters(), lr, weight_decay)`` in float32,
 one step per epoch, and stops as soon as the training margin min_j y_j N(x_j)
-(output bias included) exceeds a target. "Small initialisation" divides *both weight matrices* by a
-factor after PyTorch has drawn them; the biases keep PyTorch's default draw.
+(output bias included) exceeds a target. "Small initialisation" divides *both weight
+matrices* by a factor after PyTorch has drawn them; the biases keep PyTorch's default
+draw.
 
 * line (``diagonal/``, the paper's Figure 2): m = 100, first-layer weights N(0, 1/d),
   second-layer weights N(0, 1/m), default biases, lr 0.02, margin 0.3, 40 000 epochs.

@@ -41,7 +41,7 @@ def stopping_sweep(
     target_margin: float = 0.3,
     seed: int = 0,
 ) -> list[SweepPoint]:
-    """One ensemble per λ, trained until the margin ``target_margin`` (or ``max_steps``).
+    """One ensemble per λ, trained to the margin ``target_margin`` (or ``max_steps``).
 
     The data and networks of :func:`~advsub.regularisation.weight_decay_sweep` (seeds
     ``seed``, ``seed + 1``, ``seed + 2``), the points on the sphere of radius
