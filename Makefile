@@ -50,10 +50,10 @@ bwrap:
 	      || echo "warning: could not install bubblewrap; grading will refuse to run"; \
 	  else echo "warning: bubblewrap is missing (sudo apt-get install bubblewrap); grading will refuse to run"; fi; }
 
-# Debian's TeX Live for `make pdf` (XeLaTeX, latexmk, the FreeSerif fonts the LaTeX class uses,
+# Debian's TeX Live for `make pdf` (XeLaTeX, latexmk, the Free and Noto Mono fonts of _config.yml,
 # poppler's pdftotext for the PDF test), installed when missing, the way chromium is.
 TEX_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
-  texlive-xetex latexmk fonts-freefont-otf tex-gyre poppler-utils
+  texlive-xetex latexmk fonts-freefont-otf fonts-noto-mono tex-gyre poppler-utils
 tex:
 	@{ command -v xelatex && command -v latexmk && command -v pdftotext \
 	   && fc-list | grep -q FreeSerif; } >/dev/null 2>&1 || { \

@@ -375,10 +375,28 @@ def pdf(executed: Path, out: Path) -> Path:
     if not result.exists():
         raise SystemExit(f"the PDF build produced no {result} (exit code {proc.returncode}); "
                          f"see {result.parent / 'advsub.log'}")
+    errors = latex_errors(result.with_suffix(".log"))
+    if errors:
+        # A TeX error stops the run part way: the PDF would end at that page.
+        raise SystemExit(f"the PDF build stopped on a TeX error ({result.with_suffix('.log')}):"
+                         "\n  " + "\n  ".join(errors[:5]))
     html = out / "_build" / "html"
     if html.exists():
         shutil.copy2(result, html / "advsub.pdf")
     return result
+
+
+def latex_errors(log: Path) -> list[str]:
+    """The TeX errors of a LaTeX log, each with the source line TeX stopped at."""
+    if not log.exists():
+        return [f"{log}: missing"]
+    lines = log.read_text(errors="replace").splitlines()
+    errors = []
+    for i, line in enumerate(lines):
+        if line.startswith("! ") and "Emergency stop" not in line:
+            where = next((x.strip() for x in lines[i + 1:i + 8] if x.startswith("l.")), "")
+            errors.append(f"{line[2:]} at {where}")
+    return errors
 
 
 def main(argv=None) -> None:

@@ -7,12 +7,12 @@ Every chapter calls :func:`use_book_style` in its first (hidden) cell, written t
   deficiencies), so ``"C0"``, ``"C1"``, … everywhere in the book are these colours:
   ``C0`` blue, ``C1`` orange, ``C2`` bluish green, ``C3`` vermillion (a lower/upper
   bound pair drawn in ``C2``/``C3`` stays distinguishable without red–green vision);
-- font sizes readable at the rendered width (figures at most :data:`MAX_WIDTH` inches
+- font sizes readable at the rendered width (figures at most ``MAX_WIDTH`` inches
   wide: stack panels rather than widen a figure);
 - retina PNG output in notebooks (twice the pixels, shown at the same size).
 
-Use :data:`DIVERGING` (centred at 0 with ``vmin=-vmax``) for signed maps and
-:data:`SEQUENTIAL` for magnitudes.
+Use ``DIVERGING`` (centred at 0 with ``vmin=-vmax``) for signed maps and
+``SEQUENTIAL`` for magnitudes.
 """
 from __future__ import annotations
 

@@ -26,12 +26,21 @@ BOOK_PDF = "advsub.pdf"  # scripts/bookbuild.py pdf copies the LaTeX build's PDF
 
 
 def public_modules() -> list[str]:
-    """Names of the public submodules of advsub, in pipeline order where known."""
+    """Names of the public submodules of advsub (dotted below subpackages), in pipeline
+    order where known."""
     import advsub
 
     order = ["geometry", "network", "training", "theory", "attacks", "measure", "plotting", "widgets"]
-    names = [m.name for m in pkgutil.iter_modules(advsub.__path__) if not m.name.startswith("_")]
-    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+    # Every public module, subpackages' modules included (advsub.experiments.depth, ...).
+    names = [m.name.removeprefix("advsub.")
+             for m in pkgutil.walk_packages(advsub.__path__, "advsub.")
+             if not any(part.startswith("_") for part in m.name.split("."))]
+
+    def key(name):
+        top = name.split(".")[0]
+        return (order.index(top) if top in order else len(order), name)
+
+    return sorted(names, key=key)
 
 
 def api_sections() -> str:

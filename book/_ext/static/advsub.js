@@ -44,6 +44,32 @@
     }
   }
   window.advsubPlainMath = plainMath;
+
+  // Maths that overflows its box scrolls (advsub.css); fade the side(s) with more.
+  var WIDE = 'span.math, div.math mjx-container, mjx-container[display="true"]';
+  function fade(el) {
+    var more = el.scrollWidth - el.clientWidth;
+    el.classList.toggle("advsub-scrolls", more > 1);
+    if (more > 1) {
+      el.style.setProperty("--advsub-fade-left", el.scrollLeft > 1 ? "2.5em" : "0px");
+      el.style.setProperty("--advsub-fade-right", el.scrollLeft < more - 1 ? "2.5em" : "0px");
+    }
+  }
+  function markWide() {
+    document.querySelectorAll(WIDE).forEach(function (el) {
+      fade(el);
+      if (!el.__advsubFade) {
+        el.__advsubFade = true;
+        el.addEventListener("scroll", function () { fade(el); }, {passive: true});
+      }
+    });
+  }
+  function afterMath() {
+    var ready = window.MathJax && MathJax.startup && MathJax.startup.promise;
+    (ready ? MathJax.startup.promise : Promise.resolve()).then(markWide);
+  }
+  window.addEventListener("load", afterMath);
+  window.addEventListener("resize", markWide);
   patch();
   document.addEventListener("DOMContentLoaded", patch);
 })();

@@ -1,0 +1,88 @@
+"""`make pdf`: the whole book as one PDF with every chapter, its figures and no raw TeX.
+
+Builds the PDF (XeLaTeX through Jupyter Book's LaTeX builder) from the fast-executed
+chapters of conftest, then reads it back with poppler (pdftotext, pdfimages) and the
+LaTeX build's own table of contents (chapter start pages). Skipped when XeLaTeX,
+latexmk or poppler is missing (`make tex` installs them).
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FAST_DIR, bookbuild
+
+pytestmark = [pytest.mark.slow, pytest.mark.book]
+
+# Maths or MyST that did not become typeset output (in prose or code).
+RAW = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\{(prf:ref|doc|numref|eq|cite:[tp]|glue:text)\}"
+                 r"|```\{|\\begin\{")
+
+
+@pytest.fixture(scope="module")
+def book_pdf(executed_fast):
+    missing = [t for t in ("xelatex", "latexmk", "pdftotext", "pdfimages")
+               if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} missing (make tex installs Debian's TeX Live)")
+    return bookbuild.pdf(FAST_DIR, FAST_DIR)
+
+
+def _title(stem: str) -> str:
+    cells = json.loads((FAST_DIR / "notebooks" / f"{stem}.ipynb").read_text())["cells"]
+    first = "".join(next(c for c in cells if c["cell_type"] == "markdown")["source"])
+    return re.sub(r"[`*$]", "", first.splitlines()[0].lstrip("# ")).strip()
+
+
+def _chapter_pages(pdf) -> dict[str, int]:
+    """{chapter title: first page} from the LaTeX build's table of contents."""
+    toc = pdf.with_suffix(".toc").read_text(errors="replace")
+    pages = {}
+    for title, page in re.findall(
+            r"\\contentsline \{chapter\}\{(?:\\numberline \{[^}]*\})?(.*?)\}\{(\d+)\}", toc):
+        pages[re.sub(r"\\[a-zA-Z]+\s*|[{}]", "", title).strip()] = int(page)
+    return pages
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text).lower().strip()
+
+
+def test_pdf_has_every_chapter_with_its_figures(book_pdf):
+    text = subprocess.run(["pdftotext", "-layout", str(book_pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    body = _norm(text)
+    chapters = [nb.stem for nb in bookbuild.toc_chapters()]
+    starts = {_norm(k): v for k, v in _chapter_pages(book_pdf).items()}
+    listing = subprocess.run(["pdfimages", "-list", str(book_pdf)], capture_output=True,
+                             text=True, check=True).stdout.splitlines()[2:]
+    image_pages = [int(line.split()[0]) for line in listing if line.split()[2] == "image"]
+    problems = []
+    order = []
+    for stem in chapters:
+        title = _norm(_title(stem))
+        if title not in body:
+            problems.append(f"{stem}: title {title!r} not in the PDF text")
+        start = next((p for t, p in starts.items() if t.startswith(title[:40])), None)
+        if start is None:
+            problems.append(f"{stem}: not in the PDF's table of contents")
+        order.append((stem, start))
+    known = sorted((p, s) for s, p in order if p is not None)
+    for (start, stem), nxt in zip(known, known[1:] + [(10**9, None)]):
+        n = sum(start <= page < nxt[0] for page in image_pages)
+        if n == 0:
+            problems.append(f"{stem}: no figure on its pages {start}-{nxt[0] - 1}")
+    assert not problems, "\n".join(problems)
+
+
+def test_pdf_has_no_raw_tex_and_no_tex_error(book_pdf):
+    assert not bookbuild.latex_errors(book_pdf.with_suffix(".log"))
+    text = subprocess.run(["pdftotext", str(book_pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    found = [text[max(0, m.start() - 50):m.end() + 50].replace("\n", " ")
+             for m in RAW.finditer(text)]
+    assert not found, "raw TeX or MyST in the PDF:\n" + "\n".join(found[:20])
