@@ -73,18 +73,24 @@ def deepfool_orthogonal(
     last, boost = torch.zeros_like(c), torch.ones(*out.shape, 1, dtype=x.dtype)
     done = torch.zeros(out.shape, dtype=torch.bool)
     for _ in range(steps):
-        g = s * net(x + c @ C.T)
-        done = done | (g < 0)
-        if bool(done.all()):
+        # only the points where some member has not flipped yet (the others are final)
+        cols = torch.nonzero((~done).any(0))[:, 0]
+        if len(cols) == 0:
             break
-        grad = (s[..., None] * net.input_gradient(x + c @ C.T)) @ C
+        xc = x[:, cols] + c[:, cols] @ C.T
+        g = s[:, cols] * net(xc)
+        done_c = done[:, cols] | (g < 0)
+        done[:, cols] = done_c
+        grad = (s[:, cols, None] * net.input_gradient(xc)) @ C
         flat = ~(grad != 0).any(-1, keepdim=True)  # N = 0 here: reuse the last grad
-        last = torch.where(flat, last, grad)
-        boost = torch.where(flat, 2 * boost, torch.ones_like(boost))
-        denom = (last * last).sum(-1)
-        step = last / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
-        move = (~done & (denom > 0))[..., None]
-        c = torch.where(move, c - boost * (g + kappa + 1e-12)[..., None] * step, c)
+        last_c = torch.where(flat, last[:, cols], grad)
+        boost_c = torch.where(flat, 2 * boost[:, cols], torch.ones_like(boost[:, cols]))
+        denom = (last_c * last_c).sum(-1)
+        step = last_c / torch.where(denom > 0, denom, torch.ones_like(denom))[..., None]
+        move = (~done_c & (denom > 0))[..., None]
+        shift = boost_c * (g + kappa[:, cols] + 1e-12)[..., None] * step
+        c[:, cols] = torch.where(move, c[:, cols] - shift, c[:, cols])
+        last[:, cols], boost[:, cols] = last_c, boost_c
     done = done | (s * net(x + c @ C.T) < 0)
     length = c.norm(dim=-1)
     ok = done & (length > 0)
