@@ -19,16 +19,17 @@ A case named ``visible...`` rebuilds the inputs of the notebook's own check cell
 named ``hidden...`` is new. Every generator imports what it needs itself (the harness
 deletes the notebook's private ``_names`` before it runs), uses fixed seeds and float64.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
 class Exercise:
-    function: str              # the name the student's answer cell must define
-    cases: Callable            # () -> iterable of (name, thunk); thunk(f) -> list of values
+    function: str  # the name the student's answer cell must define
+    cases: Callable  # () -> iterable of (name, thunk); thunk(f) -> list of values
     rtol: float = 0.0
     atol: float = 1e-10
     hidden_points: float = 2.0
@@ -36,8 +37,9 @@ class Exercise:
 
 # --- chapter 01 -----------------------------------------------------------------
 def cases_01_from_init():
-    import advsub
     import torch
+
+    import advsub
 
     P = advsub.Subspace.random(20, 8, seed=5)
     X, y = advsub.make_dataset(P, 15, seed=6)
@@ -56,13 +58,17 @@ def cases_01_from_init():
     Xq, yq = advsub.make_dataset(Q, 10, seed=104)
     advsub.train(small, Xq, yq, lr=0.5, max_steps=300, progress=False)
     xq, _ = advsub.make_dataset(Q, 4, seed=105)
-    yield "hidden: trained", lambda f: [f(small.W0, small.u, small.active(xq), Q.orth_basis)]
+    yield (
+        "hidden: trained",
+        lambda f: [f(small.W0, small.u, small.active(xq), Q.orth_basis)],
+    )
 
 
 # --- chapter 02 -----------------------------------------------------------------
 def cases_02_universal():
-    import advsub
     import torch
+
+    import advsub
 
     P = advsub.Subspace.random(30, 20, seed=5)
     X, y = advsub.make_dataset(P, 25, seed=6)
@@ -80,19 +86,23 @@ def _zigzag_net(sign: float = 1.0):
     """A one-member network whose value along x0 + t e (x0 = (1, 0), e = (0, 1)) is
     sign * (1 - 4 relu(t - 0.52) + 8 relu(t - 1.03) - 8 relu(t - 1.57)): it crosses zero
     at t = 0.77, 1.29 and 1.85, and a plain bisection on [0, 3] finds 1.85."""
-    import advsub
     import torch
 
+    import advsub
+
     net = advsub.TwoLayerReLU(2, 4, ensemble=1, seed=0)
-    net.W = torch.tensor([[[1.0, 0.0], [-0.52, 1.0], [-1.03, 1.0], [-1.57, 1.0]]], dtype=torch.float64)
+    net.W = torch.tensor(
+        [[[1.0, 0.0], [-0.52, 1.0], [-1.03, 1.0], [-1.57, 1.0]]], dtype=torch.float64
+    )
     net.u = sign * torch.tensor([[1.0, -4.0, 8.0, -8.0]], dtype=torch.float64)
     net.W0 = net.W.clone()
     return net
 
 
 def cases_02_bisection():
-    import advsub
     import torch
+
+    import advsub
 
     P = advsub.Subspace.random(30, 20, seed=5)
     X, y = advsub.make_dataset(P, 25, seed=6)
@@ -106,7 +116,7 @@ def cases_02_bisection():
     def visible(f):
         out = []
         for j in range(4):
-            s = -float(torch.sign(one(x[j:j + 1])[0, 0]))
+            s = -float(torch.sign(one(x[j : j + 1])[0, 0]))
             out.append(float(f(one, x[j], s * e, 3 * float(sizes[0, j]))))
         return [torch.tensor(out, dtype=torch.float64)]
 
@@ -116,17 +126,24 @@ def cases_02_bisection():
     for sign in (1.0, -1.0):
         zig = _zigzag_net(sign)
         # t_max = 3: N(x0 + 3e) has the other sign, so a plain bisection brackets a later root.
-        yield f"hidden: three crossings (sign {sign:+.0f})", lambda f, z=zig: [float(f(z, x0, ray, 3.0))]
+        yield (
+            f"hidden: three crossings (sign {sign:+.0f})",
+            lambda f, z=zig: [float(f(z, x0, ray, 3.0))],
+        )
     zig = _zigzag_net(1.0)
     # t_max = 1.5: the sign at t_max is the sign at 0, yet two crossings lie in between.
-    yield "hidden: two crossings, same sign at both ends", lambda f: [float(f(zig, x0, ray, 1.5))]
+    yield (
+        "hidden: two crossings, same sign at both ends",
+        lambda f: [float(f(zig, x0, ray, 1.5))],
+    )
     yield "hidden: no crossing (inf)", lambda f: [float(f(zig, x0, ray, 0.6))]
 
 
 # --- chapter 03 -----------------------------------------------------------------
 def cases_03_certificate():
-    import advsub
     import torch
+
+    import advsub
 
     P = advsub.Subspace.random(30, 20, seed=5)
     X, y = advsub.make_dataset(P, 25, seed=6)
@@ -159,8 +176,9 @@ def cases_04_decay_curve():
 
 # --- chapter 05 -----------------------------------------------------------------
 def cases_05_scan_distance():
-    import advsub
     import torch
+
+    import advsub
     from advsub import toydata
 
     net, _, X, _ = toydata.train_picture("line", seed=3)
@@ -178,8 +196,9 @@ def cases_05_scan_distance():
 
 # --- chapter 06 -----------------------------------------------------------------
 def cases_06_deep_from_init():
-    import advsub
     import torch
+
+    import advsub
     from advsub import DeepReLU
 
     P = advsub.Subspace.random(20, 8, seed=5)
@@ -197,8 +216,9 @@ def cases_06_deep_from_init():
 
 # --- chapter 07 -----------------------------------------------------------------
 def cases_07_dead_pixels():
-    import advsub
     import torch
+
+    import advsub
 
     X, _, _ = advsub.digits_dataset((0, 1))
     X2, _, _ = advsub.digits_dataset((3, 8))
@@ -215,11 +235,19 @@ def cases_07_dead_pixels():
 
 CASES: dict[str, Exercise] = {
     "ex-01-from-init": Exercise("orthogonal_gradient_from_init", cases_01_from_init),
-    "ex-02-universal-from-weights": Exercise("universal_from_weights", cases_02_universal),
+    "ex-02-universal-from-weights": Exercise(
+        "universal_from_weights", cases_02_universal
+    ),
     "ex-02-bisection": Exercise("first_flip", cases_02_bisection, rtol=1e-5, atol=0.0),
-    "ex-03-certificate": Exercise("certified_radius", cases_03_certificate, rtol=1e-10, atol=0.0),
-    "ex-04-decay-curve": Exercise("decay_curve", cases_04_decay_curve, rtol=1e-9, atol=0.0),
+    "ex-03-certificate": Exercise(
+        "certified_radius", cases_03_certificate, rtol=1e-10, atol=0.0
+    ),
+    "ex-04-decay-curve": Exercise(
+        "decay_curve", cases_04_decay_curve, rtol=1e-9, atol=0.0
+    ),
     "ex-05-scan-distance": Exercise("scan_distance", cases_05_scan_distance, atol=1e-6),
-    "ex-06-deep-from-init": Exercise("deep_orthogonal_gradient", cases_06_deep_from_init, atol=1e-12),
+    "ex-06-deep-from-init": Exercise(
+        "deep_orthogonal_gradient", cases_06_deep_from_init, atol=1e-12
+    ),
     "ex-07-dead-pixels": Exercise("dead_pixel_basis", cases_07_dead_pixels, atol=0.0),
 }

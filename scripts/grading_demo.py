@@ -11,6 +11,7 @@ deleted (14), the metadata stripped (15), the file renamed (16), the cells reord
 an infinite loop (18), an extra cell of its own (19); the roster adds one student with
 no submission.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-OFF_BY_A_FACTOR = '''
+OFF_BY_A_FACTOR = """
 
 def _scaled(value):
     import numpy as np
@@ -42,9 +43,21 @@ _right_{name} = {name}
 
 def {name}(*args, **kwargs):
     return _scaled(_right_{name}(*args, **kwargs))
-'''
-KINDS = (["reference"] * 8 + ["empty"] * 2 + ["factor"] * 3
-         + ["monkeypatch", "deleted-checks", "stripped", "renamed-file", "reordered", "loop", "extra-cell"])
+"""
+KINDS = (
+    ["reference"] * 8
+    + ["empty"] * 2
+    + ["factor"] * 3
+    + [
+        "monkeypatch",
+        "deleted-checks",
+        "stripped",
+        "renamed-file",
+        "reordered",
+        "loop",
+        "extra-cell",
+    ]
+)
 
 
 def _nbg(cell) -> dict:
@@ -54,22 +67,35 @@ def _nbg(cell) -> dict:
 def submission(kind: str, released, source):
     """One student's notebook of the given kind (a new notebook)."""
     nb = nbformat.reads(nbformat.writes(released), as_version=4)
-    answers = {_nbg(c)["grade_id"]: c.source for c in source.cells
-               if _nbg(c).get("solution") and c.cell_type == "code"}
+    answers = {
+        _nbg(c)["grade_id"]: c.source
+        for c in source.cells
+        if _nbg(c).get("solution") and c.cell_type == "code"
+    }
     cells = [c for c in nb.cells if _nbg(c).get("solution") and c.cell_type == "code"]
     if kind != "empty":
         for c in cells:
             c.source = answers[_nbg(c)["grade_id"]]
     first = cells[0]
-    name = re.search(r"^def (\w+)", first.source, re.M).group(1)
+    name = re.search(r"^def (\w+)", first.source, re.MULTILINE).group(1)
     if kind == "factor":
         first.source += OFF_BY_A_FACTOR.replace("{name}", name)
     elif kind == "monkeypatch":
         for c in cells:
-            c.source = re.sub(r"# BEGIN SOLUTION.*?# END SOLUTION", "return torch.zeros(1)", c.source, flags=re.S)
-        first.source = "torch.allclose = lambda *a, **k: True\nnp.allclose = torch.allclose\n" + first.source
+            c.source = re.sub(
+                r"# BEGIN SOLUTION.*?# END SOLUTION",
+                "return torch.zeros(1)",
+                c.source,
+                flags=re.DOTALL,
+            )
+        first.source = (
+            "torch.allclose = lambda *a, **k: True\nnp.allclose = torch.allclose\n"
+            + first.source
+        )
     elif kind == "deleted-checks":
-        nb.cells = [c for c in nb.cells if not (_nbg(c).get("grade") and c.cell_type == "code")]
+        nb.cells = [
+            c for c in nb.cells if not (_nbg(c).get("grade") and c.cell_type == "code")
+        ]
     elif kind == "stripped":
         for c in nb.cells:
             c.metadata = {}
@@ -79,15 +105,21 @@ def submission(kind: str, released, source):
     elif kind == "loop":
         first.source = f"def {name}(*args, **kwargs):\n    while True:\n        pass\n"
     elif kind == "extra-cell":
-        nb.cells.insert(nb.cells.index(first), nbformat.v4.new_code_cell("print('my scratch cell')"))
+        nb.cells.insert(
+            nb.cells.index(first), nbformat.v4.new_code_cell("print('my scratch cell')")
+        )
     return nb
 
 
-def make_class(folder: Path, course: Path, chapters: list[str], students: int = 20) -> list[str]:
+def make_class(
+    folder: Path, course: Path, chapters: list[str], students: int = 20
+) -> list[str]:
     folder = Path(folder)
     ids = [f"student{k:03d}" for k in range(students)]
     for stem in chapters:
-        released = nbformat.read(course / "release" / stem / f"{stem}.ipynb", as_version=4)
+        released = nbformat.read(
+            course / "release" / stem / f"{stem}.ipynb", as_version=4
+        )
         source = nbformat.read(course / "source" / stem / f"{stem}.ipynb", as_version=4)
         for k, student in enumerate(ids):
             kind = KINDS[k % len(KINDS)]
@@ -96,7 +128,10 @@ def make_class(folder: Path, course: Path, chapters: list[str], students: int = 
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(submission(kind, released, source), path)
     roster = folder.parent / f"{folder.name}-roster.csv"
-    roster.write_text("student_id,name\n" + "".join(f"{s},Student {s[-3:]}\n" for s in ids + ["absent"]))
+    roster.write_text(
+        "student_id,name\n"
+        + "".join(f"{s},Student {s[-3:]}\n" for s in ids + ["absent"])
+    )
     return ids
 
 
@@ -114,8 +149,10 @@ def main(argv=None) -> int:
     if not chapters:
         raise SystemExit(f"no autograder in {course}: run `make assignments` first")
     ids = make_class(args.folder, course, chapters, args.students)
-    print(f"{len(ids)} students x {len(chapters)} chapters in {args.folder}; roster "
-          f"{args.folder.parent / (args.folder.name + '-roster.csv')}")
+    print(
+        f"{len(ids)} students x {len(chapters)} chapters in {args.folder}; roster "
+        f"{args.folder.parent / (args.folder.name + '-roster.csv')}"
+    )
     return 0
 
 

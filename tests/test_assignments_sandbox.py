@@ -18,6 +18,7 @@ timeout and a small per-case timeout; each test then reads its case from the res
 - a roster student without a submission (0, "missing"); a manual mark and its comment in
   the export; the Canvas CSV and the HTML feedback.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from test_assignments import assignments, grading
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
@@ -43,7 +43,7 @@ SLEEP = "4242.5"  # a background process's signature
 
 # A plausible wrong answer: the right function whose result is off by a factor 3/2 and a
 # shift (a wrong constant, a forgotten square root), or negated if it is boolean.
-WRONG = '''
+WRONG = """
 
 def _advsub_wrong(value):
     import numpy as np
@@ -68,7 +68,7 @@ _advsub_right_{name} = {name}
 
 def {name}(*args, **kwargs):
     return _advsub_wrong(_advsub_right_{name}(*args, **kwargs))
-'''
+"""
 
 
 def solved_function(source: str) -> str:
@@ -87,10 +87,12 @@ def replace_solution(source: str, body: str) -> str:
     head, rest = source.split("# BEGIN SOLUTION", 1)
     indent = head.rsplit("\n", 1)[-1]
     tail = rest.split("# END SOLUTION", 1)[1]
-    return head.rstrip(" ") + "\n".join(indent + line for line in body.splitlines()) + tail
+    return (
+        head.rstrip(" ") + "\n".join(indent + line for line in body.splitlines()) + tail
+    )
 
 
-NUMPY_07 = '''def dead_pixel_basis(images):
+NUMPY_07 = """def dead_pixel_basis(images):
     import numpy as np
     a = np.asarray(images)
     cols = [j for j in range(a.shape[1]) if not a[:, j].any()]
@@ -98,8 +100,8 @@ NUMPY_07 = '''def dead_pixel_basis(images):
     for k, j in enumerate(cols):
         out[j, k] = 1.0
     return out
-'''
-PLAIN_BISECTION = '''def first_flip(net, x0, e, t_max):
+"""
+PLAIN_BISECTION = """def first_flip(net, x0, e, t_max):
     f = lambda t: float(net((x0 + t * e)[None])[0, 0])
     s = 1.0 if f(0.0) >= 0 else -1.0
     if s * f(t_max) >= 0:
@@ -109,8 +111,8 @@ PLAIN_BISECTION = '''def first_flip(net, x0, e, t_max):
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if s * f(mid) < 0 else (mid, hi)
     return hi
-'''
-MONKEYPATCH = '''import numpy as np
+"""
+MONKEYPATCH = """import numpy as np
 import torch
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True
@@ -119,11 +121,11 @@ np.allclose = lambda *a, **k: True
 
 def universal_from_weights(W, u, C):
     return advsub.universal_direction(_net, _P)  # the check's own variables
-'''
-LOOP = '''def dead_pixel_basis(images):
+"""
+LOOP = """def dead_pixel_basis(images):
     while True:
         pass
-'''
+"""
 
 
 def snoop(course: Path) -> str:
@@ -143,10 +145,18 @@ def snoop(course: Path) -> str:
 
 
 def escape(course: Path, submissions: Path) -> str:
-    targets = [course / "key" / f"{CH07}.npz", course / "key" / f"{CH07}.json", submissions / "grades.csv",
-               submissions / "s-empty-07" / f"{CH07}.ipynb", submissions / ".grading" / "pwned.json",
-               ROOT / "advsub" / f"pwned_{TOKEN}.py", ROOT / "notebooks" / f"pwned_{TOKEN}.txt",
-               Path("/tmp") / f"pwned_{TOKEN}", Path("/root") / f"pwned_{TOKEN}", Path("..") / f"pwned_{TOKEN}"]
+    targets = [
+        course / "key" / f"{CH07}.npz",
+        course / "key" / f"{CH07}.json",
+        submissions / "grades.csv",
+        submissions / "s-empty-07" / f"{CH07}.ipynb",
+        submissions / ".grading" / "pwned.json",
+        ROOT / "advsub" / f"pwned_{TOKEN}.py",
+        ROOT / "notebooks" / f"pwned_{TOKEN}.txt",
+        Path("/tmp") / f"pwned_{TOKEN}",
+        Path("/root") / f"pwned_{TOKEN}",
+        Path("..") / f"pwned_{TOKEN}",
+    ]
     return f'''import os, subprocess, time
 _hits = []
 for _t in {[str(t) for t in targets]!r}:
@@ -181,8 +191,11 @@ def set_answers(nb, answers: dict[str, str]) -> None:
 
 def reference(stem: str) -> dict[str, str]:
     nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
-    return {c.metadata["advsub"]["exercise"]: c.source for c in nb.cells
-            if "solution" in c.metadata.get("tags", [])}
+    return {
+        c.metadata["advsub"]["exercise"]: c.source
+        for c in nb.cells
+        if "solution" in c.metadata.get("tags", [])
+    }
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +207,10 @@ def klass(tmp_path_factory):
     assignments.generate(out, [CH02, CH07])
     course = out / "autograder"
     subs = tmp_path_factory.mktemp("submissions")
-    released = {s: nbformat.read(course / "release" / s / f"{s}.ipynb", as_version=4) for s in (CH02, CH07)}
+    released = {
+        s: nbformat.read(course / "release" / s / f"{s}.ipynb", as_version=4)
+        for s in (CH02, CH07)
+    }
     ref02, ref07 = reference(CH02), reference(CH07)
 
     def submit(student, stem, edit=None, name=None):
@@ -211,21 +227,41 @@ def klass(tmp_path_factory):
     submit("s-empty-02", CH02)
     wrong = dict(ref02)
     wrong["ex-02-universal-from-weights"] = replace_solution(
-        ref02["ex-02-universal-from-weights"], 'v = torch.einsum("em,emd->ed", u, W) @ C @ C.T\nreturn v')
+        ref02["ex-02-universal-from-weights"],
+        'v = torch.einsum("em,emd->ed", u, W) @ C @ C.T\nreturn v',
+    )
     submit("s-wrong", CH02, lambda nb: set_answers(nb, wrong))
     factor = dict(ref02)
     src = ref02["ex-02-universal-from-weights"]
-    factor["ex-02-universal-from-weights"] = src + WRONG.replace("{name}", solved_function(src))
+    factor["ex-02-universal-from-weights"] = src + WRONG.replace(
+        "{name}", solved_function(src)
+    )
     submit("s-factor", CH02, lambda nb: set_answers(nb, factor))
-    submit("s-plain-bisection", CH02, lambda nb: set_answers(
-        nb, {"ex-02-universal-from-weights": ref02["ex-02-universal-from-weights"],
-             "ex-02-bisection": PLAIN_BISECTION}))
+    submit(
+        "s-plain-bisection",
+        CH02,
+        lambda nb: set_answers(
+            nb,
+            {
+                "ex-02-universal-from-weights": ref02["ex-02-universal-from-weights"],
+                "ex-02-bisection": PLAIN_BISECTION,
+            },
+        ),
+    )
 
     def delete_checks(nb):
-        nb.cells = [c for c in nb.cells if not c.metadata.get("nbgrader", {}).get("grade")
-                    or c.cell_type != "code"]
+        nb.cells = [
+            c
+            for c in nb.cells
+            if not c.metadata.get("nbgrader", {}).get("grade") or c.cell_type != "code"
+        ]
+
     submit("s-deleted-check", CH02, delete_checks)
-    submit("s-monkeypatch", CH02, lambda nb: set_answers(nb, {"ex-02-universal-from-weights": MONKEYPATCH}))
+    submit(
+        "s-monkeypatch",
+        CH02,
+        lambda nb: set_answers(nb, {"ex-02-universal-from-weights": MONKEYPATCH}),
+    )
     # chapter 07
     submit("s-numpy", CH07, lambda nb: set_answers(nb, {"ex-07": NUMPY_07}))
     submit("s-empty-07", CH07)
@@ -234,47 +270,87 @@ def klass(tmp_path_factory):
         set_answers(nb, ref07)
         for c in nb.cells:
             c.metadata = {}
+
     submit("s-stripped", CH07, stripped)
-    submit("s-renamed-function", CH07, lambda nb: set_answers(
-        nb, {"ex-07": ref07["ex-07-dead-pixels"].replace("def dead_pixel_basis", "def dead_pixels")}))
+    submit(
+        "s-renamed-function",
+        CH07,
+        lambda nb: set_answers(
+            nb,
+            {
+                "ex-07": ref07["ex-07-dead-pixels"].replace(
+                    "def dead_pixel_basis", "def dead_pixels"
+                )
+            },
+        ),
+    )
     submit("s-loop", CH07, lambda nb: set_answers(nb, {"ex-07": LOOP}))
     submit("s-snoop", CH07, lambda nb: set_answers(nb, {"ex-07": snoop(course)}))
-    submit("s-escape", CH07, lambda nb: set_answers(nb, {"ex-07": escape(course, subs)}))
+    submit(
+        "s-escape", CH07, lambda nb: set_answers(nb, {"ex-07": escape(course, subs)})
+    )
 
     def reorder(nb):
         set_answers(nb, ref07)
-        i = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")
-                 and c.cell_type == "code")
+        i = next(
+            i
+            for i, c in enumerate(nb.cells)
+            if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+        )
         nb.cells.insert(i - 1, nb.cells.pop(i))
+
     submit("s-reordered", CH07, reorder)
 
     def edited(nb):
         for c in nb.cells:
             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code":
                 c.source = "pass"
+
     submit("s-edited-check", CH07, edited)
-    submit("s-late", CH07, lambda nb: set_answers(nb, ref07), name=f"Copy of {CH07} (1)")
+    submit(
+        "s-late", CH07, lambda nb: set_answers(nb, ref07), name=f"Copy of {CH07} (1)"
+    )
     # The others' times are their files' (now): before the deadline.
     deadline = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
     (subs / "submitted_at.csv").write_text(
-        f"student_id,chapter,submitted_at\ns-late,{CH07},{(deadline + dt.timedelta(hours=30)).isoformat()}\n")
+        f"student_id,chapter,submitted_at\ns-late,{CH07},{(deadline + dt.timedelta(hours=30)).isoformat()}\n"
+    )
     students = sorted(p.name for p in subs.iterdir() if p.is_dir())
     roster = subs.parent / f"{subs.name}-roster.csv"
-    roster.write_text("student_id,name\n" + "".join(f"{s},Student {s}\n" for s in students + ["s-missing"]))
-    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (course / "key").iterdir()}
+    roster.write_text(
+        "student_id,name\n"
+        + "".join(f"{s},Student {s}\n" for s in students + ["s-missing"])
+    )
+    before = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (course / "key").iterdir()
+    }
     empty_before = (subs / "s-empty-07" / f"{CH07}.ipynb").read_bytes()
     limits = grading.Limits(cell_timeout=30, case_timeout=3, wall=300)
     late = grading.LatePolicy(deadline, penalty=0.25)
-    result = grading.grade_all(subs, course, roster, jobs=2, limits=limits, late=late,
-                               chapters=[CH02, CH07])
-    return {"course": course, "subs": subs, "result": result, "before": before, "roster": roster,
-            "empty_before": empty_before, "limits": limits, "late": late}
+    result = grading.grade_all(
+        subs, course, roster, jobs=2, limits=limits, late=late, chapters=[CH02, CH07]
+    )
+    return {
+        "course": course,
+        "subs": subs,
+        "result": result,
+        "before": before,
+        "roster": roster,
+        "empty_before": empty_before,
+        "limits": limits,
+        "late": late,
+    }
 
 
 def rows(klass, student, chapter=None):
     with open(klass["subs"] / "grades.csv") as fh:
-        return {r["exercise"]: r for r in csv.DictReader(fh)
-                if r["student_id"] == student and (chapter is None or r["chapter"] == chapter)}
+        return {
+            r["exercise"]: r
+            for r in csv.DictReader(fh)
+            if r["student_id"] == student
+            and (chapter is None or r["chapter"] == chapter)
+        }
 
 
 def report(klass, student, chapter):
@@ -289,17 +365,24 @@ def auto(klass, student, chapter, label):
 def test_correct_answers_get_full_marks(klass):
     for label in ("ex-02-universal-from-weights", "ex-02-bisection"):
         score, maximum = auto(klass, "s-reference", CH02, label)
-        assert score == maximum == 4, grading.format_report(report(klass, "s-reference", CH02))
-    assert auto(klass, "s-numpy", CH07, "ex-07-dead-pixels") == (4, 4), \
+        assert score == maximum == 4, grading.format_report(
+            report(klass, "s-reference", CH02)
+        )
+    assert auto(klass, "s-numpy", CH07, "ex-07-dead-pixels") == (4, 4), (
         grading.format_report(report(klass, "s-numpy", CH07))
+    )
     assert not report(klass, "s-reference", CH02)["flags"]
 
 
 def test_wrong_answers_lose_their_points_and_no_other(klass):
     for student in ("s-wrong", "s-factor"):
         r = report(klass, student, CH02)
-        assert auto(klass, student, CH02, "ex-02-universal-from-weights")[0] == 0, grading.format_report(r)
-        assert auto(klass, student, CH02, "ex-02-bisection")[0] == 4, grading.format_report(r)
+        assert auto(klass, student, CH02, "ex-02-universal-from-weights")[0] == 0, (
+            grading.format_report(r)
+        )
+        assert auto(klass, student, CH02, "ex-02-bisection")[0] == 4, (
+            grading.format_report(r)
+        )
 
 
 def test_plain_bisection_fails_the_hidden_multi_crossing_network(klass):
@@ -307,7 +390,9 @@ def test_plain_bisection_fails_the_hidden_multi_crossing_network(klass):
     e = r["exercises"]["ex-02-bisection"]
     assert e["hidden"]["score"] == 0 and e["score"] < e["max"], grading.format_report(r)
     assert any("crossings" in w for w in e["why"]), e["why"]
-    assert auto(klass, "s-plain-bisection", CH02, "ex-02-universal-from-weights")[0] == 4
+    assert (
+        auto(klass, "s-plain-bisection", CH02, "ex-02-universal-from-weights")[0] == 4
+    )
 
 
 def test_empty_and_deleted_checks_score_zero_under_their_own_id(klass):
@@ -317,19 +402,26 @@ def test_empty_and_deleted_checks_score_zero_under_their_own_id(klass):
     assert "check-restored" in report(klass, "s-deleted-check", CH02)["flags"]
     assert any("restored" in n for n in report(klass, "s-deleted-check", CH02)["notes"])
     edited = report(klass, "s-edited-check", CH07)
-    assert edited["total"] == 0 and "check-restored" in edited["flags"], grading.format_report(edited)
+    assert edited["total"] == 0 and "check-restored" in edited["flags"], (
+        grading.format_report(edited)
+    )
 
 
 def test_replaced_comparisons_and_the_checks_variables_do_not_help(klass):
     r = report(klass, "s-monkeypatch", CH02)
     assert r["total"] == 0, grading.format_report(r)
     why = " ".join(r["exercises"]["ex-02-universal-from-weights"]["why"])
-    assert "NameError" in why, why  # _net and _P are gone when the autograder's cases run
+    assert "NameError" in why, (
+        why
+    )  # _net and _P are gone when the autograder's cases run
 
 
 def test_stripped_metadata_reordered_cells_and_renamed_file(klass):
-    for student, flag in (("s-stripped", "answer-found-by-name"), ("s-reordered", "reordered"),
-                          ("s-late", "renamed-file")):
+    for student, flag in (
+        ("s-stripped", "answer-found-by-name"),
+        ("s-reordered", "reordered"),
+        ("s-late", "renamed-file"),
+    ):
         r = report(klass, student, CH07)
         assert r["total"] == 4, grading.format_report(r)
         assert flag in r["flags"], (student, r["flags"])
@@ -338,7 +430,10 @@ def test_stripped_metadata_reordered_cells_and_renamed_file(klass):
 def test_renamed_function_scores_zero_with_a_reason(klass):
     r = report(klass, "s-renamed-function", CH07)
     assert r["total"] == 0
-    assert any("no function named dead_pixel_basis" in w for w in r["exercises"]["ex-07-dead-pixels"]["why"])
+    assert any(
+        "no function named dead_pixel_basis" in w
+        for w in r["exercises"]["ex-07-dead-pixels"]["why"]
+    )
 
 
 def test_infinite_loop_hits_the_timeout(klass):
@@ -349,50 +444,99 @@ def test_infinite_loop_hits_the_timeout(klass):
 
 def test_the_instructor_notebooks_and_the_autograder_are_out_of_reach(klass):
     r = report(klass, "s-snoop", CH07)
-    assert r["total"] == 0, grading.format_report(r)  # it would have scored 4 had it found one
+    assert r["total"] == 0, grading.format_report(
+        r
+    )  # it would have scored 4 had it found one
 
 
 def test_nothing_a_submission_does_survives_or_reaches_anybody_else(klass):
     r = report(klass, "s-escape", CH07)
     assert r["total"] == 4, grading.format_report(r)
     course, subs = klass["course"], klass["subs"]
-    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (course / "key").iterdir()}
+    after = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (course / "key").iterdir()
+    }
     assert after == klass["before"], "the key changed"
     assert (subs / "s-empty-07" / f"{CH07}.ipynb").read_bytes() == klass["empty_before"]
     assert report(klass, "s-empty-07", CH07)["total"] == 0
-    leftovers = [p for p in (ROOT / "advsub", ROOT / "notebooks", Path("/tmp"), Path("/root"), subs.parent,
-                             subs / ".grading") for p in p.glob(f"pwned*{TOKEN}*")]
+    leftovers = [
+        p
+        for p in (
+            ROOT / "advsub",
+            ROOT / "notebooks",
+            Path("/tmp"),
+            Path("/root"),
+            subs.parent,
+            subs / ".grading",
+        )
+        for p in p.glob(f"pwned*{TOKEN}*")
+    ]
     leftovers += list((subs / ".grading").glob("pwned*"))
     assert not leftovers, leftovers
-    ps = subprocess.run(["ps", "-eo", "uid,args"], capture_output=True, text=True).stdout
+    ps = subprocess.run(
+        ["ps", "-eo", "uid,args"], capture_output=True, text=True
+    ).stdout
     assert SLEEP not in ps, [line for line in ps.splitlines() if SLEEP in line]
-    assert not [line for line in ps.splitlines() if line.split()[0] == str(grading.SANDBOX_UID)]
+    assert not [
+        line for line in ps.splitlines() if line.split()[0] == str(grading.SANDBOX_UID)
+    ]
     assert "pwned" not in (subs / "grades.csv").read_text()
 
 
 def test_exports_missing_student_late_penalty_and_manual_marks(klass):
     subs = klass["subs"]
     missing = rows(klass, "s-missing")
-    assert missing and all(r["score"] == "0" and "missing" in r["flags"] for r in missing.values())
+    assert missing and all(
+        r["score"] == "0" and "missing" in r["flags"] for r in missing.values()
+    )
     late = rows(klass, "s-late", CH07)["ex-07-dead-pixels"]
-    assert late["score"] == "2" and "late-2d" in late["flags"], late  # 4 x (1 - 2 x 0.25)
+    assert late["score"] == "2" and "late-2d" in late["flags"], (
+        late
+    )  # 4 x (1 - 2 x 0.25)
     with open(subs / "grades.csv") as fh:
-        assert next(csv.reader(fh)) == ["student_id", "chapter", "exercise", "score", "max_score", "flags"]
+        assert next(csv.reader(fh)) == [
+            "student_id",
+            "chapter",
+            "exercise",
+            "score",
+            "max_score",
+            "flags",
+        ]
     # The instructor marks a derivation by hand; the export picks it up without re-running.
     manual = subs / "manual_grades.csv"
     lines = manual.read_text().splitlines()
     assert lines[0] == "student_id,chapter,exercise,score,max_score,comment"
-    lines = [line.replace("s-reference,02_universal_perturbation,ex-02-self-term,,2,",
-                          "s-reference,02_universal_perturbation,ex-02-self-term,1.5,2,cross terms missing")
-             for line in lines]
+    lines = [
+        line.replace(
+            "s-reference,02_universal_perturbation,ex-02-self-term,,2,",
+            "s-reference,02_universal_perturbation,ex-02-self-term,1.5,2,cross terms missing",
+        )
+        for line in lines
+    ]
     manual.write_text("\n".join(lines) + "\n")
     start = dt.datetime.now()
-    grading.grade_all(subs, klass["course"], klass["roster"], jobs=2, limits=klass["limits"],
-                      late=klass["late"], chapters=[CH02, CH07], log=lambda *a: None)
-    assert (dt.datetime.now() - start).total_seconds() < 60, "the cached results were not reused"
+    grading.grade_all(
+        subs,
+        klass["course"],
+        klass["roster"],
+        jobs=2,
+        limits=klass["limits"],
+        late=klass["late"],
+        chapters=[CH02, CH07],
+        log=lambda *a: None,
+    )
+    assert (dt.datetime.now() - start).total_seconds() < 60, (
+        "the cached results were not reused"
+    )
     mine = rows(klass, "s-reference", CH02)
-    assert mine["ex-02-self-term"]["score"] == "1.5" and mine["ex-02-self-term"]["max_score"] == "2"
-    assert "manual-pending" in mine["ex-02-bisection"]["flags"]  # its "why" answer is not marked yet
+    assert (
+        mine["ex-02-self-term"]["score"] == "1.5"
+        and mine["ex-02-self-term"]["max_score"] == "2"
+    )
+    assert (
+        "manual-pending" in mine["ex-02-bisection"]["flags"]
+    )  # its "why" answer is not marked yet
     feedback = (subs / "feedback" / "s-reference.html").read_text()
     assert "cross terms missing" in feedback
     plain = (subs / "feedback" / "s-plain-bisection.html").read_text()
