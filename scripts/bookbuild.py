@@ -40,6 +40,20 @@ VENDOR = ROOT / "book" / "_vendor"
 NPM_ASSETS = {
     "mathjax@3.2.2": ("package/es5/", "mathjax/", (
         "tex-svg", "tex-mml", "mml-", "tex-chtml-full", "node-main", "output/svg")),
+    # Only the icons of FONTAWESOME_ICONS, turned into scripts/fontawesome.js below.
+    "@fortawesome/fontawesome-free@6.5.2": ("package/svgs/", "fa-svgs/", ()),
+}
+# The theme's scripts/fontawesome.js (1.5 MB, every Font Awesome icon) is replaced by one
+# with the icons the book's pages use (about 10 kB), written by fontawesome_js(): a file
+# of html_static_path overrides the theme's file of the same name.
+FONTAWESOME_ICONS = {
+    "solid": ["magnifying-glass", "bars", "list", "sun", "moon", "circle-half-stroke",
+              "lightbulb", "expand", "compress", "arrow-up", "file-pdf", "file", "download",
+              "outdent", "indent", "angle-right", "angle-left", "angle-down", "angle-up",
+              "chevron-right", "chevron-left", "chevron-down", "chevron-up", "rocket",
+              "file-lines", "file-code", "book", "xmark", "code", "pencil", "play",
+              "copy", "check", "link", "square-caret-down", "circle-info", "house"],
+    "brands": ["github", "gitlab", "bitbucket", "python"],
 }
 
 
@@ -223,6 +237,10 @@ def vendor(dest: Path = VENDOR) -> Path:
                     rel = member.name[len(prefix):]
                     if any(part in rel for part in skip):
                         continue
+                    if target == "fa-svgs/" and rel.removesuffix(".svg") not in {
+                            f"{style}/{name}" for style, names in FONTAWESOME_ICONS.items()
+                            for name in names}:
+                        continue
                     path = staging / (target + rel if rel else target)
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(tar.extractfile(member).read())
@@ -233,11 +251,82 @@ def vendor(dest: Path = VENDOR) -> Path:
                          + "\n  ".join(failures)
                          + "\nNothing was executed. Check the network or the npm registry "
                          "(npm config get registry), then run `make book` again.")
+    fontawesome_js(staging / "fa-svgs", staging / "scripts" / "fontawesome.js")
+    shutil.rmtree(staging / "fa-svgs")
     (staging / "VERSIONS.json").write_text(json.dumps(wanted))
     if dest.exists():
         shutil.rmtree(dest)
     os.replace(staging, dest)
     return dest
+
+
+FONTAWESOME_JS = """/* Font Awesome Free 6.5.2 (https://fontawesome.com, icons CC BY 4.0): the
+   icons the advsub book's theme uses, as inline SVG. Written by scripts/bookbuild.py in
+   place of the theme's scripts/fontawesome.js, which holds every icon (1.5 MB). */
+(function () {
+  "use strict";
+  var ICONS = %s;
+  var NS = "http://www.w3.org/2000/svg";
+  var style = document.createElement("style");
+  style.textContent = ".svg-inline--fa{display:inline-block;height:1em;overflow:visible;"
+    + "vertical-align:-.125em;box-sizing:content-box}.svg-inline--fa.fa-lg{vertical-align:-.2em}"
+    + ".fa-lg{font-size:1.25em;line-height:.05em}.fa-fw{text-align:center;width:1.25em}";
+  document.head.appendChild(style);
+  function render(el) {
+    var name = null;
+    el.classList.forEach(function (c) {
+      if (c.slice(0, 3) === "fa-" && ICONS[c.slice(3)]) { name = c.slice(3); }
+    });
+    if (!name) { return; }
+    var icon = ICONS[name];
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 " + icon[0] + " " + icon[1]);
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    Array.prototype.forEach.call(el.attributes, function (a) {  // data-mode, title, ...
+      svg.setAttribute(a.name, a.value);
+    });
+    svg.setAttribute("class", (el.getAttribute("class") || "") + " svg-inline--fa");
+    var path = document.createElementNS(NS, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", icon[2]);
+    svg.appendChild(path);
+    el.replaceWith(svg);
+  }
+  function scan(root) {
+    if (root.matches && root.matches('i[class*="fa-"], span[class*="fa-"]')) { render(root); }
+    if (root.querySelectorAll) {
+      root.querySelectorAll('i[class*="fa-"], span[class*="fa-"]').forEach(render);
+    }
+  }
+  function start() {
+    scan(document.body);
+    new MutationObserver(function (records) {
+      records.forEach(function (r) { r.addedNodes.forEach(scan); });
+    }).observe(document.body, {childList: true, subtree: true});
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else { start(); }
+})();
+"""
+
+
+def fontawesome_js(svgs: Path, target: Path) -> Path:
+    """Write the small fontawesome.js of FONTAWESOME_ICONS from Font Awesome's SVG files."""
+    icons = {}
+    for style, names in FONTAWESOME_ICONS.items():
+        for name in names:
+            path = svgs / style / f"{name}.svg"
+            if not path.exists():
+                raise SystemExit(f"[vendor] Font Awesome has no {style} icon {name!r}")
+            text = path.read_text()
+            box = re.search(r'viewBox="0 0 (\d+) (\d+)"', text)
+            d = re.search(r'<path d="([^"]+)"', text)
+            icons[name] = [int(box.group(1)), int(box.group(2)), d.group(1)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(FONTAWESOME_JS % json.dumps(icons, separators=(",", ":")))
+    return target
 
 
 def stage(executed: Path, src: Path) -> Path:
