@@ -4,17 +4,17 @@
 (function () {
   "use strict";
   var TEX = [
-    [/\\(?:left|right|big|Big|bigg|Bigg)\b/g, ""], [/\\[lr]Vert|\\\|/g, "‖"],
-    [/\\[lr]vert/g, "|"], [/\\ell\b/g, "ℓ"], [/\\alpha\b/g, "α"], [/\\beta\b/g, "β"],
-    [/\\gamma\b/g, "γ"], [/\\delta\b/g, "δ"], [/\\varepsilon\b|\\epsilon\b/g, "ε"],
-    [/\\eta\b/g, "η"], [/\\theta\b/g, "θ"], [/\\lambda\b/g, "λ"], [/\\mu\b/g, "μ"],
-    [/\\sigma\b/g, "σ"], [/\\Pi\b/g, "Π"], [/\\pi\b/g, "π"], [/\\chi\b/g, "χ"],
-    [/\\nabla\b/g, "∇"], [/\\perp\b/g, "⊥"], [/\\leq?\b/g, "≤"], [/\\geq?\b/g, "≥"],
-    [/\\approx\b/g, "≈"], [/\\sim\b/g, "~"], [/\\cdot\b/g, "·"], [/\\times\b/g, "×"],
-    [/\\in\b/g, "∈"], [/\\sum\b/g, "Σ"], [/\\infty\b/g, "∞"], [/\\to\b/g, "→"],
-    [/\\sqrt\b/g, "√"], [/\\mathbb\s*\{?R\}?/g, "ℝ"], [/\\mathbb\s*\{?E\}?/g, "E"],
+    [/\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])/g, ""], [/\\[lr]Vert|\\\|/g, "‖"],
+    [/\\[lr]vert/g, "|"], [/\\ell(?![A-Za-z])/g, "ℓ"], [/\\alpha(?![A-Za-z])/g, "α"], [/\\beta(?![A-Za-z])/g, "β"],
+    [/\\gamma(?![A-Za-z])/g, "γ"], [/\\delta(?![A-Za-z])/g, "δ"], [/\\varepsilon\b|\\epsilon(?![A-Za-z])/g, "ε"],
+    [/\\eta(?![A-Za-z])/g, "η"], [/\\theta(?![A-Za-z])/g, "θ"], [/\\lambda(?![A-Za-z])/g, "λ"], [/\\mu(?![A-Za-z])/g, "μ"],
+    [/\\sigma(?![A-Za-z])/g, "σ"], [/\\Pi(?![A-Za-z])/g, "Π"], [/\\pi(?![A-Za-z])/g, "π"], [/\\chi(?![A-Za-z])/g, "χ"],
+    [/\\nabla(?![A-Za-z])/g, "∇"], [/\\perp(?![A-Za-z])/g, "⊥"], [/\\leq?(?![A-Za-z])/g, "≤"], [/\\geq?(?![A-Za-z])/g, "≥"],
+    [/\\approx(?![A-Za-z])/g, "≈"], [/\\sim(?![A-Za-z])/g, "~"], [/\\cdot(?![A-Za-z])/g, "·"], [/\\times(?![A-Za-z])/g, "×"],
+    [/\\in(?![A-Za-z])/g, "∈"], [/\\sum(?![A-Za-z])/g, "Σ"], [/\\infty(?![A-Za-z])/g, "∞"], [/\\to(?![A-Za-z])/g, "→"],
+    [/\\sqrt(?![A-Za-z])/g, "√"], [/\\mathbb\s*\{?R\}?/g, "ℝ"], [/\\mathbb\s*\{?E\}?/g, "E"],
     [/\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}/g, "$1/$2"],
-    [/\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|textrm|boldsymbol)\b/g, ""],
+    [/\\(?:mathrm|mathbf|mathcal|mathbb|operatorname|text|textrm|boldsymbol)(?![A-Za-z])/g, ""],
     [/\\[,;:! ]/g, " "], [/\\[a-zA-Z]+/g, ""], [/[{}]/g, ""], [/\s+/g, " "]
   ];
   function plainMath(tex) {
@@ -25,7 +25,8 @@
   var DROP = [".headerlink", "script", "style", ".bd-header-article", ".header-article-items",
               ".article-header-buttons", ".dropdown-launch-buttons", ".dropdown-download-buttons",
               ".prev-next-area", ".bd-footer-article", ".advsub-explorer-note", "#pst-header",
-              ".cell.tag_hide-input .cell_input"];
+              ".cell.tag_hide-input .cell_input", ".bd-sidebar-secondary", ".bd-toc",
+              ".onthispage", ".tocsection", "nav"];
   function htmlToText(htmlString, anchor) {
     var doc = new DOMParser().parseFromString(htmlString, "text/html");
     DROP.forEach(function (q) { doc.querySelectorAll(q).forEach(function (el) { el.remove(); }); });
