@@ -136,7 +136,7 @@ class OneStepSample:
     output : |N(x)|
     grad_norm, grad_par, grad_orth : ‖∇N(x)‖, ‖(I − Π)∇N(x)‖, ‖Π∇N(x)‖
     step_full, step_par, step_orth : exact one-step flipping sizes
-    x_norm : ‖x‖ (n,)
+    x_norm : ‖x‖, (E, n)
     d : int
     """
 
@@ -152,7 +152,7 @@ class OneStepSample:
 
     @property
     def bubeck_scale(self) -> np.ndarray:
-        """‖x‖/√d, the size Bubeck et al. (2021) predict for one gradient step: (n,)."""
+        """‖x‖/√d, the one-step size that Bubeck et al. (2021) predict: (E, n)."""
         return self.x_norm / math.sqrt(self.d)
 
     @property
@@ -214,7 +214,7 @@ def one_step_attack(net: TwoLayerReLU, x, subspace: Subspace) -> OneStepSample:
         step_full=_flip_sizes(net, xe, -s * g),
         step_par=_flip_sizes(net, xe, -s * g_par),
         step_orth=_flip_sizes(net, xe, -s * g_orth),
-        x_norm=_np(x.norm(dim=-1)) if x.ndim == 2 else _np(x.norm(dim=-1)[0]),
+        x_norm=_np(xe.norm(dim=-1)),
         d=net.d,
     )
 
