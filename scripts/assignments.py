@@ -593,25 +593,34 @@ def main(argv=None) -> int:
         default=OUT,
         help="assignments directory (default: assignments/)",
     )
-    parser.add_argument(
-        "--unsafe-no-sandbox",
-        action="store_true",
-        help="run student code unconfined, as you (never for a class: it can read the "
-        "solutions and change grades)",
+    unsafe_help = (
+        "run student code unconfined, as you (never for a class: it can read the "
+        "solutions and change grades)"
     )
+    parser.add_argument(
+        "--unsafe-no-sandbox", dest="unsafe_top", action="store_true", help=unsafe_help
+    )
+    common = argparse.ArgumentParser(add_help=False)  # the flag after the command too
+    common.add_argument("--unsafe-no-sandbox", action="store_true", help=unsafe_help)
     sub = parser.add_subparsers(dest="command", required=True)
     p_gen = sub.add_parser(
-        "generate", help="write the student notebooks, the autograder and its key"
+        "generate",
+        parents=[common],
+        help="write the student notebooks, the autograder and its key",
     )
     p_gen.add_argument("--only", nargs="*", help="chapter stems (default: all)")
-    p_grade = sub.add_parser("grade", help="grade one filled-in student notebook")
+    p_grade = sub.add_parser(
+        "grade", parents=[common], help="grade one filled-in student notebook"
+    )
     p_grade.add_argument("notebook", type=Path)
     p_grade.add_argument("--student", default="student")
     p_grade.add_argument(
         "--cell-timeout", type=float, default=grading.Limits.cell_timeout
     )
     p_all = sub.add_parser(
-        "grade-all", help="grade SUBMISSIONS/<student_id>/<chapter>.ipynb"
+        "grade-all",
+        parents=[common],
+        help="grade SUBMISSIONS/<student_id>/<chapter>.ipynb",
     )
     p_all.add_argument("submissions", type=Path)
     p_all.add_argument(
@@ -652,11 +661,13 @@ def main(argv=None) -> int:
         "--regrade", action="store_true", help="ignore the cached results"
     )
     p_ins = sub.add_parser(
-        "instructor", help="grade the instructor notebooks (must be full marks)"
+        "instructor",
+        parents=[common],
+        help="grade the instructor notebooks (must be full marks)",
     )
     p_ins.add_argument("--only", nargs="*")
     args = parser.parse_args(argv)
-    unsafe = args.unsafe_no_sandbox
+    unsafe = args.unsafe_no_sandbox or args.unsafe_top
     if unsafe:
         print(
             "WARNING: --unsafe-no-sandbox: student code runs unconfined, as you, with your files.",
