@@ -175,7 +175,13 @@ async () => {
     launch_links: Array.from(document.querySelectorAll(
         '.dropdown-launch-buttons a[href], .launch-buttons a[href], a[href*="colab"], a[href*="binder"], '
         + 'a[href*="git-pull"]')).map(a => a.getAttribute('href')),
-    body_text: (document.querySelector('main') || document.body).innerText,
+    // the page's text less literal blocks written in prose (a page that documents the
+    // nbgrader markers may show them in a code example; a cell or an output may not)
+    body_text: (() => {
+      const main = (document.querySelector('main') || document.body).cloneNode(true);
+      main.querySelectorAll('pre').forEach(p => { if (!p.closest('.cell')) p.remove(); });
+      return main.textContent;
+    })(),
     parameter_cells: q('.cell.tag_parameters, .cell.tag_injected-parameters')
         + Array.from(document.querySelectorAll('.cell_input pre')).filter(
             p => /^\s*(# Parameters\s*)?fast = (True|False)\s*$/.test(p.textContent)).length,
