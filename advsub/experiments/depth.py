@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from scipy import stats
 
 import advsub
@@ -145,7 +146,7 @@ class DepthRun:
     grad : ndarray (S, E·n_test)
         ‖Π∇N(x0)‖.
     pred : ndarray (S, E·n_test)
-        Its typical value β√ℓ‖δ_1(x0)‖.
+        Its typical value (1 − ηλ)^t β√ℓ‖δ_1(x0)‖ (the factor is 1 without decay).
     size, free : ndarray (S, E·n_test)
         Smallest flip found in P⊥ (``orthogonal_attack``) and in R^d
         (``unconstrained_attack``), ``inf`` where none was found.
@@ -245,6 +246,9 @@ def depth_run(
         _, size = advsub.orthogonal_attack(net, Xt, P)
         _, free = advsub.unconstrained_attack(net, Xt)
         signal = net.first_layer_signal(Xt).pow(2).sum(-1)
+        # weight decay shrinks ΠW_1 by exactly (1 − ηλ)^t (t = the member's steps)
+        factor = advsub.theory.weight_decay_factor(lr, weight_decay, h.steps.numpy())
+        factor = torch.as_tensor(np.asarray(factor, dtype=float))[:, None]
         per_seed.append(
             dict(
                 reached=float(h.reached.double().mean()),
@@ -253,7 +257,7 @@ def depth_run(
                     (P.project_orth(net.W) - P.project_orth(net.W0)).abs().max()
                 ),
                 grad=advsub.orthogonal_gradient(net, Xt, P).norm(dim=-1),
-                pred=net.beta * (ell * signal).sqrt(),
+                pred=factor * net.beta * (ell * signal).sqrt(),
                 size=size,
                 free=free,
                 out=net(Xt).abs(),
