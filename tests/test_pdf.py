@@ -86,3 +86,16 @@ def test_pdf_has_no_raw_tex_and_no_tex_error(book_pdf):
     found = [text[max(0, m.start() - 50):m.end() + 50].replace("\n", " ")
              for m in RAW.finditer(text)]
     assert not found, "raw TeX or MyST in the PDF:\n" + "\n".join(found[:20])
+
+
+def test_pdf_numbers_chapters_as_the_site(book_pdf):
+    """Chapter N of the PDF is notebooks/0N_*: the setting and reference pages are
+    unnumbered there too (book/_ext/latex/advsub.sty)."""
+    toc = book_pdf.with_suffix(".toc").read_text(errors="replace")
+    numbered = {int(n): _norm(re.sub(r"\\[a-zA-Z]+\s*|[{}]", "", title)) for n, title in
+                re.findall(r"\\contentsline \{chapter\}\{\\numberline \{(\d+)\}(.*?)\}\{\d+\}",
+                           toc)}
+    wanted = {int(nb.stem[:2]): _norm(_title(nb.stem)) for nb in bookbuild.toc_chapters()}
+    assert sorted(numbered) == sorted(wanted), (numbered, wanted)
+    for n, title in wanted.items():
+        assert numbered[n].startswith(title[:40]), (n, numbered[n], title)

@@ -276,6 +276,41 @@ def brace_script_commands(app, doctree, docname):
                 node["latex"] = fixed
 
 
+def numbered_docs(app) -> set[str]:
+    """The pages in a ``numbered: true`` part of _toc.yml (the LaTeX build's own toctree
+    numbering differs: sphinx-jupyterbook-latex restructures it)."""
+    import yaml
+
+    toc_path = Path(app.confdir) / getattr(app.config, "external_toc_path", "_toc.yml")
+    toc = yaml.safe_load(toc_path.read_text())
+    found: set[str] = set()
+
+    def walk(entries, numbered):
+        for entry in entries or []:
+            if numbered and "file" in entry:
+                found.add(str(Path(entry["file"]).with_suffix("")))
+            walk(entry.get("sections"), numbered)
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"), bool(part.get("numbered")))
+    return found
+
+
+def unnumbered_in_latex(app, doctree, docname):
+    """For LaTeX only: a page the HTML book does not number (not in a ``numbered`` part of
+    _toc.yml) becomes an unnumbered chapter (``latex/advsub.sty``), so that the PDF's
+    chapter and theorem numbers are the site's."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    if app.builder.format != "latex":
+        return
+    numbered = numbered_docs(app)
+    for start in doctree.findall(addnodes.start_of_file):
+        if start["docname"] not in numbered:
+            start.insert(0, nodes.raw("", "\\advsubunnumbered\n", format="latex"))
+
+
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -289,6 +324,7 @@ def setup(app):
     app.add_js_file("advsub.js")
     app.connect("doctree-resolved", keep_math_with_punctuation)
     app.connect("doctree-resolved", brace_script_commands)
+    app.connect("doctree-resolved", unnumbered_in_latex)
     app.connect("html-page-context", fix_page_context, priority=900)
     # After sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", add_markdown_download, priority=502)

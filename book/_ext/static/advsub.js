@@ -49,9 +49,14 @@
   // Maths that overflows its box scrolls (advsub.css); fade the side(s) with more.
   var WIDE = 'span.math, div.math mjx-container, mjx-container[display="true"]';
   function fade(el) {
+    // a few pixels of a glyph's overhang (a root sign at the end) is not "more"
     var more = el.scrollWidth - el.clientWidth;
-    el.classList.toggle("advsub-scrolls", more > 1);
-    if (more > 1) {
+    var math = el.querySelector("mjx-math");
+    if (math) {
+      more = Math.min(more, math.getBoundingClientRect().width - el.clientWidth);
+    }
+    el.classList.toggle("advsub-scrolls", more > 4);
+    if (more > 4) {
       el.style.setProperty("--advsub-fade-left", el.scrollLeft > 1 ? "2.5em" : "0px");
       el.style.setProperty("--advsub-fade-right", el.scrollLeft < more - 1 ? "2.5em" : "0px");
     }
