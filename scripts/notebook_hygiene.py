@@ -34,6 +34,7 @@ Conventions (what the script recognises, and what it does)
   a helper).
 - Any other tag (``hide-input``, ``remove-input``, ``check``, …) is kept.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,7 @@ def repository_url() -> str:
 
 
 def setup_source(url: str) -> str:
-    return f'''{SETUP_MARK} (scripts/notebook_hygiene.py writes it; the book hides it)
+    return f"""{SETUP_MARK} (scripts/notebook_hygiene.py writes it; the book hides it)
 # Installs advsub where it is missing (Colab, Binder). Without torch, pip would fetch
 # the large CUDA build; the CPU wheel is enough for this book:
 #   pip install torch --index-url https://download.pytorch.org/whl/cpu
@@ -76,7 +77,7 @@ if importlib.util.find_spec("advsub") is None:
 from advsub.figures.style import use_book_style
 
 use_book_style()  # one colour-blind-safe palette, retina figures
-'''
+"""
 
 
 CHECK_SOURCE = f"""{CHECK_MARK} (refuses `papermill -p fast false`, a string)
@@ -130,8 +131,11 @@ def normalise(nb, url: str | None = None):
     params = next((i for i, c in enumerate(cells) if "parameters" in _tags(c)), None)
     if params is not None:
         _add_tags(cells[params], "remove-cell")
-        checks = [i for i, c in enumerate(cells)
-                  if c.cell_type == "code" and _source(c).startswith(CHECK_MARK)]
+        checks = [
+            i
+            for i, c in enumerate(cells)
+            if c.cell_type == "code" and _source(c).startswith(CHECK_MARK)
+        ]
         for i in reversed(checks):
             if i != params + 1:
                 cells.pop(i)
@@ -173,7 +177,9 @@ def ruff_format(nb) -> None:
         nbformat.write(nb, path)
         proc = subprocess.run(
             [ruff, "format", "--isolated", f"--line-length={LINE_LENGTH}", str(path)],
-            capture_output=True, text=True)
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise SystemExit(f"ruff format failed:\n{proc.stderr}")
         formatted = json.loads(path.read_text())
@@ -195,8 +201,11 @@ def normalised_text(path: Path, url: str | None = None) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a notebook is not normalised")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a notebook is not normalised",
+    )
     args = parser.parse_args(argv)
     url = repository_url()
     stale = []

@@ -7,6 +7,7 @@ Debian's headless Chromium with an empty cache, waits for the network to go idle
 sums the response bodies of every request (HTML, CSS, scripts, fonts, images), with the
 five largest. ``tests/test_browser.py`` uses :func:`first_load` to hold a budget.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,12 +38,15 @@ def serve(root: Path):
 
 def first_load(browser, url: str, width: int = 1400) -> dict:
     """{"total": bytes, "requests": n, "files": [(bytes, url), ...]} of a cold visit."""
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  service_workers="block")
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, service_workers="block"
+    )
     tab = context.new_page()
     files = []
-    tab.on("requestfinished",
-           lambda r: files.append((r.sizes()["responseBodySize"], r.url)))
+    tab.on(
+        "requestfinished",
+        lambda r: files.append((r.sizes()["responseBodySize"], r.url)),
+    )
     tab.goto(url, wait_until="networkidle", timeout=60_000)
     tab.wait_for_timeout(500)
     context.close()
@@ -53,14 +57,16 @@ def first_load(browser, url: str, width: int = 1400) -> dict:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     root = Path(argv[0])
-    pages = argv[1:] or sorted(p.relative_to(root).as_posix()
-                               for p in (root / "notebooks").glob("*.html"))
+    pages = argv[1:] or sorted(
+        p.relative_to(root).as_posix() for p in (root / "notebooks").glob("*.html")
+    )
     from playwright.sync_api import sync_playwright
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     with sync_playwright() as p, serve(root) as base:
-        browser = p.chromium.launch(executable_path=exe, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         for page in pages:
             w = first_load(browser, base + page)
             print(f"{page}: {w['total'] / 1e6:.2f} MB in {w['requests']} requests")

@@ -4,6 +4,7 @@
 then ``os.replace``), and ``build`` refuses, before building anything, an executed copy
 with an error output or a code cell that never ran, naming the notebook and the cell.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,12 @@ import pytest
 
 from conftest import bookbuild
 
-ERROR = {"output_type": "error", "ename": "ValueError", "evalue": "boom", "traceback": []}
+ERROR = {
+    "output_type": "error",
+    "ename": "ValueError",
+    "evalue": "boom",
+    "traceback": [],
+}
 
 
 def _executed_copies(tmp_path):
@@ -61,7 +67,9 @@ def test_build_refuses_an_unexecuted_code_cell(tmp_path):
             cell["execution_count"] = None
 
     _edit(executed / "notebooks" / name, interrupt)
-    with pytest.raises(SystemExit, match=rf"{name} cell \d+ \(id [^)]*\): not executed"):
+    with pytest.raises(
+        SystemExit, match=rf"{name} cell \d+ \(id [^)]*\): not executed"
+    ):
         bookbuild.build(executed, tmp_path / "out")
 
 
@@ -74,14 +82,17 @@ def test_build_refuses_a_missing_chapter(tmp_path):
 
 @pytest.mark.slow
 def test_execute_one_is_atomic(tmp_path):
-    """A run that fails half way leaves no executed copy (and removes a stale one); a run
-    that succeeds replaces it, papermill's injected cell hidden."""
+    """A run that fails half way leaves no executed copy (and removes a stale one);
+    a run that succeeds replaces it, papermill's injected cell hidden."""
     pytest.importorskip("papermill")
     import papermill as pm
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3",
-                              "language": "python"}
+    nb.metadata.kernelspec = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [
         nbformat.v4.new_code_cell("fast = False", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("x = 1"),
@@ -95,11 +106,15 @@ def test_execute_one_is_atomic(tmp_path):
     with pytest.raises(pm.PapermillExecutionError):
         bookbuild.execute_one(source, target, fast=True, timeout=120)
     assert not target.exists()
-    assert list(target.parent.iterdir()) == [], "a partial file was left beside the target"
+    assert list(target.parent.iterdir()) == [], (
+        "a partial file was left beside the target"
+    )
     assert (tmp_path / "out" / "failed" / "ch.ipynb").exists()
     bookbuild.execute_one(source, target, fast=False, timeout=120)
     cells = json.loads(target.read_text())["cells"]
-    injected = [c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])]
+    injected = [
+        c for c in cells if "injected-parameters" in c["metadata"].get("tags", [])
+    ]
     assert len(injected) == 1 and "remove-cell" in injected[0]["metadata"]["tags"]
     shutil.rmtree(tmp_path / "out")
 

@@ -5,6 +5,7 @@ chapters of conftest, then reads it back with poppler (pdftotext, pdfimages) and
 LaTeX build's own table of contents (chapter start pages). Skipped when XeLaTeX,
 latexmk or poppler is missing (`make tex` installs them).
 """
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,23 @@ from conftest import FAST_DIR, bookbuild
 pytestmark = [pytest.mark.slow, pytest.mark.book]
 
 # Maths or MyST that did not become typeset output (in prose or code).
-RAW = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\{(prf:ref|doc|numref|eq|cite:[tp]|glue:text)\}"
-                 r"|```\{|\\begin\{")
+RAW = re.compile(
+    r"\\\(|\\\)|\\\[|\\\]|\$\$|\{(prf:ref|doc|numref|eq|cite:[tp]|glue:text)\}"
+    r"|```\{|\\begin\{"
+)
 
 
 @pytest.fixture(scope="module")
 def book_pdf(executed_fast):
-    missing = [t for t in ("xelatex", "latexmk", "pdftotext", "pdfimages")
-               if shutil.which(t) is None]
+    missing = [
+        t
+        for t in ("xelatex", "latexmk", "pdftotext", "pdfimages")
+        if shutil.which(t) is None
+    ]
     if missing:
-        pytest.skip(f"{', '.join(missing)} missing (make tex installs Debian's TeX Live)")
+        pytest.skip(
+            f"{', '.join(missing)} missing (make tex installs Debian's TeX Live)"
+        )
     return bookbuild.pdf(FAST_DIR, FAST_DIR)
 
 
@@ -43,7 +51,8 @@ def _chapter_pages(pdf) -> dict[str, int]:
     toc = pdf.with_suffix(".toc").read_text(errors="replace")
     pages = {}
     for title, page in re.findall(
-            r"\\contentsline \{chapter\}\{(?:\\numberline \{[^}]*\})?(.*?)\}\{(\d+)\}", toc):
+        r"\\contentsline \{chapter\}\{(?:\\numberline \{[^}]*\})?(.*?)\}\{(\d+)\}", toc
+    ):
         pages[re.sub(r"\\[a-zA-Z]+\s*|[{}]", "", title).strip()] = int(page)
     return pages
 
@@ -53,14 +62,24 @@ def _norm(text: str) -> str:
 
 
 def test_pdf_has_every_chapter_with_its_figures(book_pdf):
-    text = subprocess.run(["pdftotext", "-layout", str(book_pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(book_pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     body = _norm(text)
     chapters = [nb.stem for nb in bookbuild.toc_chapters()]
     starts = {_norm(k): v for k, v in _chapter_pages(book_pdf).items()}
-    listing = subprocess.run(["pdfimages", "-list", str(book_pdf)], capture_output=True,
-                             text=True, check=True).stdout.splitlines()[2:]
-    image_pages = [int(line.split()[0]) for line in listing if line.split()[2] == "image"]
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(book_pdf)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()[2:]
+    image_pages = [
+        int(line.split()[0]) for line in listing if line.split()[2] == "image"
+    ]
     problems = []
     order = []
     for stem in chapters:
@@ -81,10 +100,13 @@ def test_pdf_has_every_chapter_with_its_figures(book_pdf):
 
 def test_pdf_has_no_raw_tex_and_no_tex_error(book_pdf):
     assert not bookbuild.latex_errors(book_pdf.with_suffix(".log"))
-    text = subprocess.run(["pdftotext", str(book_pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    found = [text[max(0, m.start() - 50):m.end() + 50].replace("\n", " ")
-             for m in RAW.finditer(text)]
+    text = subprocess.run(
+        ["pdftotext", str(book_pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    found = [
+        text[max(0, m.start() - 50) : m.end() + 50].replace("\n", " ")
+        for m in RAW.finditer(text)
+    ]
     assert not found, "raw TeX or MyST in the PDF:\n" + "\n".join(found[:20])
 
 
@@ -92,10 +114,15 @@ def test_pdf_numbers_chapters_as_the_site(book_pdf):
     """Chapter N of the PDF is notebooks/0N_*: the setting and reference pages are
     unnumbered there too (book/_ext/latex/advsub.sty)."""
     toc = book_pdf.with_suffix(".toc").read_text(errors="replace")
-    numbered = {int(n): _norm(re.sub(r"\\[a-zA-Z]+\s*|[{}]", "", title)) for n, title in
-                re.findall(r"\\contentsline \{chapter\}\{\\numberline \{(\d+)\}(.*?)\}\{\d+\}",
-                           toc)}
-    wanted = {int(nb.stem[:2]): _norm(_title(nb.stem)) for nb in bookbuild.toc_chapters()}
+    numbered = {
+        int(n): _norm(re.sub(r"\\[a-zA-Z]+\s*|[{}]", "", title))
+        for n, title in re.findall(
+            r"\\contentsline \{chapter\}\{\\numberline \{(\d+)\}(.*?)\}\{\d+\}", toc
+        )
+    }
+    wanted = {
+        int(nb.stem[:2]): _norm(_title(nb.stem)) for nb in bookbuild.toc_chapters()
+    }
     assert sorted(numbered) == sorted(wanted), (numbered, wanted)
     for n, title in wanted.items():
         assert numbered[n].startswith(title[:40]), (n, numbered[n], title)

@@ -2,6 +2,7 @@
 the package (the book's code column shows about 88), and every chapter notebook
 normalised by ``scripts/notebook_hygiene.py`` (hidden boilerplate, checked parameters,
 ruff-formatted cells, no outputs)."""
+
 from __future__ import annotations
 
 import importlib.util

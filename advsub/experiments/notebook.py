@@ -6,6 +6,7 @@ a check the chapter would silently run in fast mode. Every chapter calls
 :func:`check_fast` in a hidden cell right after its parameters cell (written there by
 ``scripts/notebook_hygiene.py``).
 """
+
 from __future__ import annotations
 
 __all__ = ["check_fast"]

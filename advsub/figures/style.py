@@ -14,6 +14,7 @@ Every chapter calls :func:`use_book_style` in its first (hidden) cell, written t
 Use ``DIVERGING`` (centred at 0 with ``vmin=-vmax``) for signed maps and
 ``SEQUENTIAL`` for magnitudes.
 """
+
 from __future__ import annotations
 
 __all__ = ["PALETTE", "DIVERGING", "SEQUENTIAL", "MAX_WIDTH", "RC", "use_book_style"]
