@@ -391,9 +391,52 @@ def _is_progress(output: dict) -> bool:
     )
 
 
+class _TableText(__import__("html.parser").parser.HTMLParser):
+    """The cells of the HTML tables of an output, row by row."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th") and self.tables and self.tables[-1]:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_tables_as_text(html: str) -> str | None:
+    """An HTML table (a pandas Styler's output) as aligned text; None without a table."""
+    parser = _TableText()
+    parser.feed(html)
+    blocks = []
+    for rows in parser.tables:
+        rows = [r for r in rows if r]
+        if not rows:
+            continue
+        width = max(map(len, rows))
+        rows = [r + [""] * (width - len(r)) for r in rows]
+        sizes = [max(len(r[i]) for r in rows) for i in range(width)]
+        blocks.append("\n".join("  ".join(c.ljust(s) for c, s in zip(r, sizes)).rstrip()
+                                for r in rows))
+    return "\n\n".join(blocks) or None
+
+
 def static_notebook(notebook: dict, name: str, launch: dict[str, str]) -> dict:
-    """The executed notebook as the static site shows it (in place): no widget state, no
-    progress bars, each explorer's output replaced by :data:`EXPLORER_NOTE`."""
+    """The executed notebook as the static site and the PDF show it (in place): no widget
+    state, no progress bars, each explorer's output replaced by :data:`EXPLORER_NOTE`, and
+    an HTML table's text/plain (what the PDF prints) the table as text, not a repr."""
     notebook.get("metadata", {}).pop("widgets", None)
     note = EXPLORER_NOTE.format(**{k: v.format(name=name) for k, v in launch.items()})
     for cell in notebook["cells"]:
@@ -404,6 +447,14 @@ def static_notebook(notebook: dict, name: str, launch: dict[str, str]) -> dict:
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
                 output = {"output_type": "display_data", "metadata": {},
                           "data": {"text/html": note, "text/plain": "Interactive explorer"}}
+            data = output.get("data", {})
+            plain = "".join(data.get("text/plain", ""))
+            if "text/html" in data and plain.startswith(("<pandas.io.formats.style.Styler",
+                                                          "<IPython.core.display.HTML")):
+                # The PDF shows text/plain: the table as text, not the object's repr.
+                text = html_tables_as_text("".join(data["text/html"]))
+                if text:
+                    data["text/plain"] = text
             outputs.append(output)
         if "outputs" in cell:
             cell["outputs"] = outputs

@@ -26,6 +26,10 @@ RAW = re.compile(
 )
 
 
+# An object's repr where its display was meant (a Styler table printed as text/plain).
+REPR = re.compile(r"<[\w.]+ (object )?at 0x[0-9a-f]+>")
+
+
 @pytest.fixture(scope="module")
 def book_pdf(executed_fast):
     missing = [
@@ -136,7 +140,8 @@ def test_pdf_has_no_raw_tex_and_no_tex_error(book_pdf):
     ).stdout
     found = [
         text[max(0, m.start() - 50) : m.end() + 50].replace("\n", " ")
-        for m in RAW.finditer(text)
+        for pattern in (RAW, REPR)
+        for m in pattern.finditer(text)
     ]
     assert not found, "raw TeX or MyST in the PDF:\n" + "\n".join(found[:20])
 
