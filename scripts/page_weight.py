@@ -5,7 +5,8 @@
 Serves the HTML folder on 127.0.0.1, opens each page (default: the chapter pages) in
 Debian's headless Chromium with an empty cache, waits for the network to go idle, and
 sums the response bodies of every request (HTML, CSS, scripts, fonts, images), with the
-five largest. ``tests/test_browser.py`` uses :func:`first_load` to hold a budget.
+five largest; then scrolls to the end (figures load lazily) and gives that total too.
+``tests/test_browser.py`` uses :func:`first_load` to hold a budget.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def serve(root: Path):
 
 
 def first_load(browser, url: str, width: int = 1400) -> dict:
-    """{"total": bytes, "requests": n, "files": [(bytes, url), ...]} of a cold visit."""
+    """A cold visit: {"total": bytes of the first load, "requests": n, "files":
+    [(bytes, url), ...], "full": bytes once scrolled to the end (lazy figures)}."""
     context = browser.new_context(
         viewport={"width": width, "height": 900}, service_workers="block"
     )
@@ -49,9 +51,19 @@ def first_load(browser, url: str, width: int = 1400) -> dict:
     )
     tab.goto(url, wait_until="networkidle", timeout=60_000)
     tab.wait_for_timeout(500)
+    first = sorted(files, reverse=True)
+    height = tab.evaluate("document.documentElement.scrollHeight")
+    for y in range(0, height + 900, 600):
+        tab.evaluate(f"window.scrollTo(0, {y})")
+        tab.wait_for_timeout(60)
+    tab.wait_for_load_state("networkidle")
     context.close()
-    files.sort(reverse=True)
-    return {"total": sum(s for s, _ in files), "requests": len(files), "files": files}
+    return {
+        "total": sum(s for s, _ in first),
+        "requests": len(first),
+        "files": first,
+        "full": sum(s for s, _ in files),
+    }
 
 
 def main(argv=None) -> int:
@@ -69,7 +81,10 @@ def main(argv=None) -> int:
         )
         for page in pages:
             w = first_load(browser, base + page)
-            print(f"{page}: {w['total'] / 1e6:.2f} MB in {w['requests']} requests")
+            print(
+                f"{page}: first load {w['total'] / 1e6:.2f} MB in {w['requests']} "
+                f"requests; {w['full'] / 1e6:.2f} MB once scrolled to the end"
+            )
             for size, url in w["files"][:5]:
                 print(f"    {size / 1e3:9.1f} kB  {url.removeprefix(base)}")
         browser.close()

@@ -449,3 +449,27 @@ def test_every_page_in_chromium(served_book, chromium):
     (SHOTS / "report.json").write_text(json.dumps(report, indent=2))
     summary = "\n".join(f"{page}:\n  " + "\n  ".join(dict.fromkeys(p)) for page, p in failures.items())
     assert not failures, f"{len(failures)} of {len(pages)} pages have problems:\n{summary}"
+
+
+# A chapter's cold first load (HTML, CSS, scripts, fonts and the figures of its first
+# screen; issue 11, item 14): 8.0-8.6 MB when every page loaded the ipywidgets manager and
+# all of Font Awesome, about 2.5 MB after. The budget leaves room for a figure or two.
+FIRST_LOAD_BUDGET = 3_500_000
+
+
+def test_chapter_first_load_is_small(served_book, chromium):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "page_weight", ROOT / "scripts" / "page_weight.py")
+    page_weight = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page_weight)
+    root, base = served_book
+    heavy = {}
+    for page in sorted(p for p in book_pages(root) if p.startswith("notebooks/")):
+        weight = page_weight.first_load(chromium, base + page)
+        if weight["total"] > FIRST_LOAD_BUDGET:
+            top = ", ".join(f"{u.rsplit('/', 1)[-1][:40]} {s / 1e3:.0f} kB"
+                            for s, u in weight["files"][:4])
+            heavy[page] = f"{weight['total'] / 1e6:.2f} MB ({top})"
+    assert not heavy, f"first load over {FIRST_LOAD_BUDGET / 1e6} MB: {heavy}"

@@ -311,6 +311,14 @@ def unnumbered_in_latex(app, doctree, docname):
             start.insert(0, nodes.raw("", "\\advsubunnumbered\n", format="latex"))
 
 
+def lazy_images(app, pagename, templatename, context, doctree):
+    """Figures load when they come near the screen (``loading="lazy"``): a chapter's first
+    load fetches the figures of its first screen, not all of them (issue 11, item 14)."""
+    body = context.get("body")
+    if body and "<img " in body:
+        context["body"] = re.sub(r"<img (?![^>]*\bloading=)", '<img loading="lazy" ', body)
+
+
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -323,6 +331,7 @@ def setup(app):
     app.add_css_file("advsub.css")
     app.add_js_file("advsub.js")
     app.connect("doctree-resolved", keep_math_with_punctuation)
+    app.connect("html-page-context", lazy_images)
     app.connect("doctree-resolved", brace_script_commands)
     app.connect("doctree-resolved", unnumbered_in_latex)
     app.connect("html-page-context", fix_page_context, priority=900)
