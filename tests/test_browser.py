@@ -179,7 +179,7 @@ async () => {
     // nbgrader markers may show them in a code example; a cell or an output may not)
     body_text: (() => {
       const main = (document.querySelector('main') || document.body).cloneNode(true);
-      main.querySelectorAll('pre').forEach(p => { if (!p.closest('.cell')) p.remove(); });
+      main.querySelectorAll('pre, code').forEach(p => { if (!p.closest('.cell')) p.remove(); });
       return main.textContent;
     })(),
     parameter_cells: q('.cell.tag_parameters, .cell.tag_injected-parameters')
