@@ -26,10 +26,16 @@ BOOK_PDF = "advsub.pdf"  # scripts/bookbuild.py pdf copies the LaTeX build's PDF
 
 
 def public_modules() -> list[str]:
-    """Names of the public submodules of advsub (dotted below subpackages), in pipeline
-    order where known."""
+    """Names of the public submodules of advsub (relative, dotted), layer by layer.
+
+    ``advsub.__layers__`` lists them bottom to top (library, experiments, figures); the old
+    paths kept for compatibility (``advsub.__compat__``) are not documented twice.
+    """
     import advsub
 
+    layers = getattr(advsub, "__layers__", None)
+    if layers:
+        return [name for names in layers.values() for name in names]
     order = ["geometry", "network", "training", "theory", "attacks", "measure", "plotting", "widgets"]
     # Every public module, subpackages' modules included (advsub.experiments.depth, ...).
     names = [m.name.removeprefix("advsub.")
@@ -48,18 +54,48 @@ def api_sections() -> str:
     import advsub
 
     parts = []
+    layers = getattr(advsub, "__layers__", {})
+    layer_of = {name: layer for layer, names in layers.items() for name in names}
+    level = "###" if layers else "##"
+    current = None
     for name in public_modules():
+        if layer_of.get(name) != current:
+            current = layer_of.get(name)
+            parts.append(f"\n## The {current} layer\n\n{LAYER_INTRO.get(current, '')}\n")
+            if "." in name:  # a layer that is a subpackage: its own docstring first
+                package = name.split(".")[0]
+                parts.append(f"\n```{{eval-rst}}\n.. automodule:: advsub.{package}\n```\n")
         module = importlib.import_module(f"advsub.{name}")
+        # documented once, in the package namespace: the names advsub re-exports from here
         exported = sorted(n for n in getattr(advsub, "__all__", [])
-                          if getattr(getattr(advsub, n), "__module__", None) == module.__name__)
+                          if getattr(module, n, None) is getattr(advsub, n)
+                          and not isinstance(getattr(advsub, n), type(advsub)))
         options = "   :members:\n   :undoc-members:\n"
         if exported:
             options += f"   :exclude-members: {', '.join(exported)}\n"
-        parts.append(f"\n## `advsub.{name}`\n\n```{{eval-rst}}\n.. automodule:: advsub.{name}\n{options}```\n")
+        parts.append(f"\n{level} `advsub.{name}`\n\n```{{eval-rst}}\n.. automodule:: advsub.{name}\n{options}```\n")
         if exported:
             parts.append("\nAlso in this module, documented in the package namespace: "
                          + ", ".join(f"{{py:obj}}`advsub.{n}`" for n in exported) + ".\n")
+    compat = getattr(advsub, "__compat__", {})
+    if compat:
+        parts.append("\n## Old module paths\n\nThese paths still import (old notebooks keep "
+                     "working); their contents live in the modules named.\n")
+        for old, new in compat.items():
+            targets = ", ".join(f"{{py:mod}}`advsub.{t.strip()}`" for t in new.split(","))
+            parts.append(f"\n```{{eval-rst}}\n.. py:module:: advsub.{old}\n```\n\n"
+                         f"`advsub.{old}`: now {targets}.\n")
     return "".join(parts)
+
+
+LAYER_INTRO = {
+    "library": "The concepts, one module each: data geometry, networks, training, theory, attacks "
+               "and certificates, decision boundaries, curved data, real data.",
+    "experiments": "What the chapters run, built from the library: samples, sweeps and the "
+                   "pictures' recipes. Imports the library, never the figures.",
+    "figures": "Plotting and the interactive explorers: the only layer that imports matplotlib "
+               "and ipywidgets.",
+}
 
 
 FIELD_SECTIONS = {"parameters", "other parameters", "returns", "yields", "receives", "raises", "warns",
@@ -134,9 +170,14 @@ def _aliases(target: str, context_module: str | None) -> list[str]:
     modules = public_modules()
     parts = target.split(".")
     if parts[0] == "advsub":
+        # An old module path (advsub.toydata.x) -> where it lives now (advsub.experiments.toydata.x)
+        compat = getattr(advsub, "__compat__", {})
+        if len(parts) >= 3 and parts[1] in compat:
+            return [".".join(["advsub", t.strip(), *parts[2:]]) for t in compat[parts[1]].split(",")]
         # advsub.training.train -> advsub.train (documented once, in the package namespace)
-        if len(parts) >= 3 and parts[1] in modules and parts[2] in exported:
-            return [".".join(["advsub"] + parts[2:])]
+        for cut in range(len(parts) - 1, 1, -1):
+            if ".".join(parts[1:cut]) in modules and parts[cut] in exported:
+                return [".".join(["advsub"] + parts[cut:])]
         return []
     # An unqualified name in a docstring (`train`, `Manifold.sphere`): the context module,
     # the package namespace, then every public module.
