@@ -166,6 +166,12 @@ async () => {
       const i = cells.indexOf(cell);
       return !cells.slice(Math.max(0, i - 2), i + 3).some(c => c !== cell && c.querySelector('img'));
     }).length,
+    // an explorer on the static site is a note; its picture must be close by
+    explorers_without_figure: Array.from(document.querySelectorAll('.advsub-explorer-note')).filter(n => {
+      const cells = Array.from(document.querySelectorAll('.cell'));
+      const i = cells.indexOf(n.closest('.cell'));
+      return !cells.slice(Math.max(0, i - 1), i + 3).some(c => c.querySelector('img'));
+    }).length,
     widget_views: q('script[type="application/vnd.jupyter.widget-view+json"]'),
     widget_state: Array.from(document.querySelectorAll(
         'script[type="application/vnd.jupyter.widget-state+json"]')).map(s => s.textContent).join(''),
@@ -320,6 +326,9 @@ def check_facts(page: str, facts: dict, root: Path, config: dict) -> list[str]:
         problems.append(f"{facts['solution_code_outside']} solution code cell(s) outside a solution dropdown")
     if facts["solution_hidden"] < facts["solution"]:
         problems.append(f"{facts['solution'] - facts['solution_hidden']} solution(s) not gated in a dropdown")
+    if facts["explorers_without_figure"]:
+        problems.append(f"{facts['explorers_without_figure']} explorer(s) without their picture "
+                        "in a neighbouring cell (the static site shows the default state)")
     if facts["widget_views"]:
         if facts["widgets_rendered"] == 0:
             problems.append(f"{facts['widget_views']} widget view(s) but no widget rendered")
