@@ -134,3 +134,24 @@ def test_vendor_names_the_asset_that_failed_and_why(tmp_path, monkeypatch):
         assert f"{spec}: npm pack failed (exit 1)" in message
     assert "E404 Not Found" in message and "Nothing was executed" in message
     assert not dest.exists() and not dest.with_name("_vendor.partial").exists()
+
+
+@pytest.mark.notebooks
+def test_a_chapter_refuses_fast_given_as_a_string(tmp_path):
+    """``papermill -p fast false`` passes the string "false" (true in Python); the
+    chapter's hidden check cell (scripts/notebook_hygiene.py) stops it at once instead of
+    a silent fast run (issue 9, item 6)."""
+    import papermill as pm
+
+    chapter = bookbuild.toc_chapters()[0]
+    with pytest.raises(pm.PapermillExecutionError) as info:
+        pm.execute_notebook(
+            str(chapter),
+            str(tmp_path / chapter.name),
+            parameters={"fast": "false"},
+            cwd=str(chapter.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=300,
+        )
+    assert info.value.ename == "TypeError" and "fast" in info.value.evalue
