@@ -501,6 +501,9 @@ def compose(template, submission, slim: bool = True) -> dict:
             if cell is not None:
                 claimed.add(id(cell))
                 new.source = cell.source
+                if PATCH.search(cell.source):  # harmless here, but worth a look
+                    notes.append(f"the answer cell {gid} replaces a library function")
+                    flags.add("library-patched")
         elif meta.get("solution"):  # a written answer, graded by hand; not executed
             mine = by_id.get(gid, [])
             answers[gid] = mine[-1].source if mine else ""
@@ -732,6 +735,8 @@ def load_key(course: Path, chapter: str) -> dict[str, dict[str, np.ndarray]]:
 
 
 # --------------------------------------------------------------------------- score
+# An answer that assigns to an attribute of torch, numpy or advsub (torch.allclose = ...).
+PATCH = re.compile(r"^\s*(torch|np|numpy|advsub|math)(\.\w+)+\s*=[^=]", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -993,6 +998,10 @@ def grade_notebook(
             if run["status"] == "timeout"
             else "the run crashed (memory limit, or the kernel was killed)"
         )
+    if any(
+        "no function named" in w for e in report["exercises"].values() for w in e["why"]
+    ):
+        flags.add("function-missing")
     if any(
         "TimeoutError" in w or "CellTimeoutError" in w or "timed out" in w.lower()
         for e in report["exercises"].values()

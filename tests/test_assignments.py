@@ -367,8 +367,9 @@ def test_compose_restores_checks_and_finds_answers(course):
         if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
     )
     del sub.cells[check]  # a deleted check
-    solution.source = solution.source.replace(
-        "raise NotImplementedError()", "return 42"
+    solution.source = (
+        "torch.allclose = lambda *a, **k: True\n"
+        + solution.source.replace("raise NotImplementedError()", "return 42")
     )
     solution.metadata = {}  # stripped metadata
     sub.cells.append(
@@ -376,7 +377,7 @@ def test_compose_restores_checks_and_finds_answers(course):
     )  # an added cell
     comp = grading.compose(template, sub)
     assert "check-restored" in comp["flags"] and "answer-found-by-name" in comp["flags"]
-    assert "extra-cells-ignored" in comp["flags"]
+    assert "extra-cells-ignored" in comp["flags"] and "library-patched" in comp["flags"]
     run = [c.source for c in comp["nb"].cells]
     assert template.cells[check].source in run, "the deleted check was not restored"
     assert solution.source in run and "import os; os.system('true')" not in run

@@ -411,9 +411,9 @@ def test_replaced_comparisons_and_the_checks_variables_do_not_help(klass):
     r = report(klass, "s-monkeypatch", CH02)
     assert r["total"] == 0, grading.format_report(r)
     why = " ".join(r["exercises"]["ex-02-universal-from-weights"]["why"])
-    assert "NameError" in why, (
-        why
-    )  # _net and _P are gone when the autograder's cases run
+    # _net and _P are gone when the autograder's cases run
+    assert "NameError" in why, why
+    assert "library-patched" in r["flags"], r["flags"]
 
 
 def test_stripped_metadata_reordered_cells_and_renamed_file(klass):
@@ -434,6 +434,7 @@ def test_renamed_function_scores_zero_with_a_reason(klass):
         "no function named dead_pixel_basis" in w
         for w in r["exercises"]["ex-07-dead-pixels"]["why"]
     )
+    assert "function-missing" in r["flags"], r["flags"]
 
 
 def test_infinite_loop_hits_the_timeout(klass):
