@@ -37,7 +37,6 @@ def render() -> str:
         "dependencies:",
         "  - python=3.11",
         "  - pip",
-        "  - nodejs",
         "  - pip:",
     ]
     lines += [f'      - "{r}"' for r in requirements()]

@@ -3,6 +3,7 @@
 Tolerances come from the exact laws, never tuned: a KS test at level 0.01 on independent values
 (one held-out point per network) and binomial margins of 3 standard errors.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,23 +50,76 @@ def test_lower_bound_success_rate(ell):
     assert rate >= guarantee - margin, (rate, guarantee)
     # and it matches the exact probability P(χ²_ℓ ≥ ℓ/2) within 3 binomial standard errors
     exact = stats.chi2(ell).sf(ell / 2)
-    assert abs(rate - exact) <= 3 * math.sqrt(exact * (1 - exact) / trials) + 1 / trials, (rate, exact)
+    assert (
+        abs(rate - exact) <= 3 * math.sqrt(exact * (1 - exact) / trials) + 1 / trials
+    ), (rate, exact)
 
 
 def test_mean_norm_matches_expectation_across_widths():
     """E‖Π∇N(x0)‖ = β√(k/m)·Eχ_ℓ: the mean over 300 networks is within 3 standard errors, for m = 20 and 200."""
     for m in (20, 200):
         s = advsub.gradient_law_experiment(60, 30, m, ensemble=300, n=20, seed=m)
-        expected = advsub.expected_orthogonal_gradient_norm(s.k, s.ell, s.m, s.beta).mean()
+        expected = advsub.expected_orthogonal_gradient_norm(
+            s.k, s.ell, s.m, s.beta
+        ).mean()
         sem = s.norm.std(ddof=1) / math.sqrt(len(s))
-        assert abs(s.norm.mean() - expected) <= 3 * sem, (m, s.norm.mean(), expected, sem)
+        assert abs(s.norm.mean() - expected) <= 3 * sem, (
+            m,
+            s.norm.mean(),
+            expected,
+            sem,
+        )
 
 
 def test_adam_breaks_the_law_on_a_random_subspace_only():
     """Chapter 01's "Breaking it": Adam keeps the χ²_ℓ law on an axis-aligned P, loses it on a random P."""
     p = {}
     for sub in ("axis", "random"):
-        s = advsub.gradient_law_experiment(40, 20, 50, ensemble=1000, n=20, optimizer="adam", lr=0.05,
-                                           subspace=sub, seed=7)
+        s = advsub.gradient_law_experiment(
+            40,
+            20,
+            50,
+            ensemble=1000,
+            n=20,
+            optimizer="adam",
+            lr=0.05,
+            subspace=sub,
+            seed=7,
+        )
         p[sub] = stats.kstest(s.statistic, stats.chi2(20).cdf).pvalue
     assert p["axis"] > LEVEL and p["random"] < LEVEL, p
+
+
+def test_scaling_means_sit_on_the_exact_mean():
+    """Chapter 01's scaling sweep on its own configurations: the mean of ‖Π∇N(x0)‖ over
+    150 networks is within 4 standard errors of β√(k/m)·Eχ_ℓ at every point (a z-score
+    under the exact law; |z| > 4 has probability 6e-5), so the fitted slopes follow:
+    1/2 in ℓ, −1/2 in d, 0 in m."""
+    configs = [
+        dict(d=80, ell=10, m=50, seed=1),
+        dict(d=80, ell=40, m=50, seed=2),
+        dict(d=80, ell=40, m=200, seed=3),
+        dict(d=320, ell=10, m=50, seed=4),
+    ]
+    for s in advsub.gradient_law_sweep(configs, ensemble=150, n=20, progress=False):
+        expected = advsub.expected_orthogonal_gradient_norm(s.k, s.ell, s.m, s.beta)
+        sem = s.norm.std(ddof=1) / math.sqrt(len(s))
+        assert abs(s.norm.mean() - expected.mean()) <= 4 * sem, (s.d, s.ell, s.m)
+
+
+def test_orthogonal_component_is_of_the_order_of_the_parallel_one():
+    """ "See it first" on other seeds: the mean orthogonal component is between half and
+    twice the mean component along the data (the chapter measures 0.74; the law's
+    prediction √(kℓ/(md)) ≈ 0.5 against ‖(I−Π)∇N‖ ≈ 0.67 in that configuration)."""
+    d, ell, m = 100, 50, 100
+    P = advsub.Subspace.random(d, ell, seed=40)
+    X, y = advsub.make_dataset(P, 50, seed=41)
+    net = advsub.TwoLayerReLU(d, m, ensemble=60, seed=42)
+    history = advsub.train(net, X, y, lr=0.5, max_steps=2000, progress=False)
+    assert bool(history.reached.all())
+    x0, _ = advsub.make_dataset(P, 60, seed=43)
+    grad = net.input_gradient(x0[:, None, :])[:, 0, :]
+    ratio = float(
+        P.orth_coords(grad).norm(dim=-1).mean() / P.coords(grad).norm(dim=-1).mean()
+    )
+    assert 0.5 <= ratio <= 2.0, ratio

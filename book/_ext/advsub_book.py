@@ -9,6 +9,10 @@
   Names re-exported by ``advsub`` itself are documented once, in the package section,
   and docstring references to them resolve under either path.
 - Small fixes so that the browser console stays clean (see ``fix_page_context``).
+- Site-wide presentation (issue 11): ``static/advsub.css`` (phone, print, display maths
+  that scroll with a cue, no empty header band) and ``static/advsub.js`` (search snippets
+  without raw TeX or menus) on every page; inline maths and the punctuation after it
+  kept on one line (``keep_math_with_punctuation``).
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ import re
 from pathlib import Path
 
 API_DOCNAME = "book/api"
+BOOK_PDF = "advsub.pdf"  # scripts/bookbuild.py pdf copies the LaTeX build's PDF here
 
 
 def public_modules() -> list[str]:
@@ -32,8 +37,16 @@ def public_modules() -> list[str]:
     if layers:
         return [name for names in layers.values() for name in names]
     order = ["geometry", "network", "training", "theory", "attacks", "measure", "plotting", "widgets"]
-    names = [m.name for m in pkgutil.iter_modules(advsub.__path__) if not m.name.startswith("_")]
-    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+    # Every public module, subpackages' modules included (advsub.experiments.depth, ...).
+    names = [m.name.removeprefix("advsub.")
+             for m in pkgutil.walk_packages(advsub.__path__, "advsub.")
+             if not any(part.startswith("_") for part in m.name.split("."))]
+
+    def key(name):
+        top = name.split(".")[0]
+        return (order.index(top) if top in order else len(order), name)
+
+    return sorted(names, key=key)
 
 
 def api_sections() -> str:
@@ -220,31 +233,15 @@ def add_markdown_download(app, pagename, templatename, context, doctree):
                 "icon": "fas fa-file-lines",
                 "label": "download-markdown-button",
             })
-
-
-# The ipywidgets HTML manager typesets widget labels with the MathJax 2 call
-# MathJax.Hub.Queue(["Typeset", MathJax.Hub, element]); the book loads MathJax 3.
-# Its fonts are looked up relative to __jupyter_widgets_assets_path__ (else relative to the page).
-MATHJAX2_SHIM = """
-window.__jupyter_widgets_assets_path__ = new URL(
-  (document.documentElement.dataset.content_root || "") + "_static/html-manager/", document.baseURI).href;
-document.addEventListener("DOMContentLoaded", function () {
-  if (window.MathJax && !window.MathJax.Hub) {
-    window.MathJax.Hub = {Queue: function (job) {
-      var element = job[2];
-      return MathJax.startup.promise.then(function () { return MathJax.typesetPromise([element]); });
-    }};
-  }
-});
-"""
-
-
-# The manager's AMD modules find their fonts next to their require.js module path, which
-# is relative to the page unless mapped to the book's copy.
-REQUIREJS_PATHS = """
-var require = {paths: {"@jupyter-widgets/html-manager/dist": new URL(
-  (document.documentElement.dataset.content_root || "") + "_static/html-manager", document.baseURI).href}};
-"""
+            # The whole book as one PDF (`make pdf` writes it beside index.html).
+            group["buttons"].append({
+                "type": "link",
+                "url": context["pathto"](BOOK_PDF, 1),
+                "text": "book .pdf",
+                "tooltip": "Download the whole book as one PDF",
+                "icon": "fas fa-book",
+                "label": "download-book-pdf-button",
+            })
 
 
 def fix_page_context(app, pagename, templatename, context, doctree):
@@ -265,13 +262,119 @@ def fix_page_context(app, pagename, templatename, context, doctree):
             scripts.append(script)
     if "script_files" in context:
         context["script_files"][:] = scripts
-    if any(str(getattr(js, "filename", "")).endswith("embed-amd.js") for js in scripts):
-        # Before require.js loads, a global `require` object is its configuration.
-        app.add_js_file(None, body=REQUIREJS_PATHS, priority=499)
+
+
+PUNCTUATION = re.compile(r"^[.,;:!?)\]\u2019\u201d]+")
+
+
+def keep_math_with_punctuation(app, doctree, docname):
+    """Wrap inline maths and the punctuation right after it (``$x$.``) in a nowrap span,
+    so that a line break never leaves the "." or "," alone at the start of a line."""
+    from docutils import nodes
+
+    for math in list(doctree.findall(nodes.math)):
+        parent = math.parent
+        if parent is None:
+            continue
+        index = parent.index(math)
+        if index + 1 >= len(parent.children):
+            continue
+        nxt = parent.children[index + 1]
+        if not isinstance(nxt, nodes.Text):
+            continue
+        match = PUNCTUATION.match(str(nxt))
+        if not match:
+            continue
+        rest = str(nxt)[match.end():]
+        wrapper = nodes.inline(classes=["advsub-nowrap"])
+        parent.replace(math, wrapper)
+        wrapper += math
+        wrapper += nodes.Text(match.group(0))
+        if rest:
+            parent.replace(nxt, nodes.Text(rest))
+        else:
+            parent.remove(nxt)
+
+
+# A bare command as a sub/superscript, not one that takes an argument (``t_\\text{stop}``).
+SCRIPT_COMMAND = re.compile(r"([_^])(\\[A-Za-z]+)(?![A-Za-z]|\s*\{)")
+
+
+def brace_script_commands(app, doctree, docname):
+    """For LaTeX only: ``t_\\max`` → ``t_{\\max}``. MathJax accepts a command as a bare
+    sub/superscript; TeX fails on one that expands to several tokens (``\\max``)."""
+    from docutils import nodes
+
+    if app.builder.format != "latex":
+        return
+    for node in list(doctree.findall(lambda n: isinstance(n, (nodes.math, nodes.math_block)))):
+        text = node.astext()
+        fixed = SCRIPT_COMMAND.sub(r"\1{\2}", text)
+        if fixed != text:
+            node.children = []
+            node += nodes.Text(fixed)
+            if "latex" in node.attributes:
+                node["latex"] = fixed
+
+
+def numbered_docs(app) -> set[str]:
+    """The pages in a ``numbered: true`` part of _toc.yml (the LaTeX build's own toctree
+    numbering differs: sphinx-jupyterbook-latex restructures it)."""
+    import yaml
+
+    toc_path = Path(app.confdir) / getattr(app.config, "external_toc_path", "_toc.yml")
+    toc = yaml.safe_load(toc_path.read_text())
+    found: set[str] = set()
+
+    def walk(entries, numbered):
+        for entry in entries or []:
+            if numbered and "file" in entry:
+                found.add(str(Path(entry["file"]).with_suffix("")))
+            walk(entry.get("sections"), numbered)
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"), bool(part.get("numbered")))
+    return found
+
+
+def unnumbered_in_latex(app, doctree, docname):
+    """For LaTeX only: a page the HTML book does not number (not in a ``numbered`` part of
+    _toc.yml) becomes an unnumbered chapter (``latex/advsub.sty``), so that the PDF's
+    chapter and theorem numbers are the site's."""
+    from docutils import nodes
+    from sphinx import addnodes
+
+    if app.builder.format != "latex":
+        return
+    numbered = numbered_docs(app)
+    for start in doctree.findall(addnodes.start_of_file):
+        if start["docname"] not in numbered:
+            start.insert(0, nodes.raw("", "\\advsubunnumbered\n", format="latex"))
+
+
+def lazy_images(app, pagename, templatename, context, doctree):
+    """Figures load when they come near the screen (``loading="lazy"``): a chapter's first
+    load fetches the figures of its first screen, not all of them (issue 11, item 14)."""
+    body = context.get("body")
+    if body and "<img " in body:
+        context["body"] = re.sub(r"<img (?![^>]*\bloading=)", '<img loading="lazy" ', body)
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def add_static_path(app, config):
+    config.html_static_path = list(config.html_static_path) + [str(STATIC)]
 
 
 def setup(app):
-    app.add_js_file(None, body=MATHJAX2_SHIM)
+    app.connect("config-inited", add_static_path)
+    app.add_css_file("advsub.css")
+    app.add_js_file("advsub.js")
+    app.connect("doctree-resolved", keep_math_with_punctuation)
+    app.connect("html-page-context", lazy_images)
+    app.connect("doctree-resolved", brace_script_commands)
+    app.connect("doctree-resolved", unnumbered_in_latex)
     app.connect("html-page-context", fix_page_context, priority=900)
     # After sphinx-book-theme builds its header buttons (priority 501).
     app.connect("html-page-context", add_markdown_download, priority=502)
