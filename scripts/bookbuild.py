@@ -72,7 +72,7 @@ def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int =
     # plt.show() draw nothing, so the kernels get the inline backend explicitly.
     saved_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    os.environ["ADVSUB_BATCH"] = "1"  # explorers skip their first draw (see advsub.widgets._first_draw)
+    os.environ["ADVSUB_BATCH"] = "1"  # explorers skip their first draw (see advsub.figures.widgets.first_draw)
     try:
         for nb in chapter_notebooks():
             if names and nb.stem not in names:

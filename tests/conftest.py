@@ -18,7 +18,7 @@ PREBUILT = os.environ.get("ADVSUB_BOOK_DIR")
 FAST_DIR = Path(PREBUILT) if PREBUILT else ROOT / "_build" / "fast"
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Kernels started by the tests (papermill, nbval, grading) are batch runs: see advsub.widgets._first_draw.
+# Kernels started by the tests (papermill, nbval, grading) are batch runs: see advsub.figures.widgets.first_draw.
 os.environ["ADVSUB_BATCH"] = "1"
 
 

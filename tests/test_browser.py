@@ -424,12 +424,19 @@ def api_names_used_by_chapters() -> dict[str, set[str]]:
                     except ImportError:
                         break
                 path_.append(part)
+                if type(obj).__name__ == "module":
+                    # an old path (advsub.plotting) is the module it names now
+                    path_ = obj.__name__.split(".")
+                elif path_[1] in getattr(advsub, "__compat__", {}) and hasattr(obj, "__qualname__"):
+                    # a name re-exported by an old path (advsub.beyond.x): where it is defined
+                    path_ = obj.__module__.split(".") + [obj.__qualname__]
             if len(path_) < 2:
                 continue
             if type(obj).__name__ == "module":
                 key = f"module-{'.'.join(path_)}"
             elif len(path_) >= 3 and type(getattr(advsub, path_[1], None)).__name__ == "module" \
                     and path_[2] in advsub.__all__ \
+                    and type(getattr(advsub, path_[2])).__name__ != "module" \
                     and getattr(advsub, path_[2]) is getattr(importlib.import_module(".".join(path_[:2])), path_[2]):
                 key = ".".join(["advsub"] + path_[2:])  # documented once, under the package
             else:
