@@ -574,13 +574,35 @@ def stage_edition(src: Path, edition: str, repository: str | None = None) -> Non
         )
         config = src / "_config.yml"
         data = yaml.safe_load(config.read_text())
-        data.setdefault("repository", {})["url"] = repository or STUDENT_REPOSITORY
+        ours = str(data.get("repository", {}).get("url", "")).rstrip("/")
+        theirs = (repository or STUDENT_REPOSITORY).rstrip("/")
+        data.setdefault("repository", {})["url"] = theirs
+        if ours:  # links in the outputs (the explorers' Colab/Binder notes) too
+            _point_links_at(src / "notebooks", ours, theirs)
         data["title"] = f"{data.get('title', 'advsub')} (student edition)"
         sphinx = data.setdefault("sphinx", {})
         (sphinx.get("config") or sphinx.setdefault("config", {}))["hide_solutions"] = (
             True  # sphinx-exercise
         )
         config.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+def _point_links_at(folder: Path, ours: str, theirs: str) -> None:
+    """Replace the instructor repository by the student one in every link of the
+    notebooks (full URLs, and the github/<owner>/<name> forms Colab and Binder use; the
+    set-up cell's ``pip install git+...`` too: the student repository carries the package)."""
+    from urllib.parse import urlparse
+
+    pairs = [(ours, theirs)]
+    a, b = urlparse(ours), urlparse(theirs)
+    if a.netloc == b.netloc == "github.com":
+        old, new = a.path.strip("/"), b.path.strip("/")
+        pairs += [(f"github/{old}", f"github/{new}"), (f"gh/{old}", f"gh/{new}")]
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        text = path.read_text()
+        for x, y in pairs:  # never inside a longer name (advsub/advsub-student)
+            text = re.sub(re.escape(x) + r"(?![\w-])", lambda _m, y=y: y, text)
+        path.write_text(text)
 
 
 def main(argv=None) -> int:

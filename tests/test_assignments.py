@@ -330,16 +330,30 @@ def test_stage_edition_student_points_launch_buttons_at_the_student_repository(
     (tmp_path / "book" / "instructors.md").write_text("# For instructors\n")
     (tmp_path / "notebooks").mkdir()
     stem = CHAPTERS[0]
-    shutil.copy2(ROOT / "notebooks" / f"{stem}.ipynb", tmp_path / "notebooks")
+    nb = instructor(stem)
+    ours = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"][
+        "url"
+    ].rstrip("/")
+    owner_name = ours.split("github.com/", 1)[-1]
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell(
+            f"[live](https://mybinder.org/v2/gh/{owner_name}/main)"
+        )
+    )
+    nbformat.write(nb, tmp_path / "notebooks" / f"{stem}.ipynb")
     assignments.stage_edition(
-        tmp_path, "student", "https://example.org/course/student-notebooks"
+        tmp_path, "student", "https://github.com/course/student-notebooks"
     )
     config = yaml.safe_load((tmp_path / "_config.yml").read_text())
-    assert config["repository"]["url"] == "https://example.org/course/student-notebooks"
+    assert config["repository"]["url"] == "https://github.com/course/student-notebooks"
     assert "book/instructors" not in (tmp_path / "_toc.yml").read_text()
     assert not (tmp_path / "book" / "instructors.md").exists()
     text = (tmp_path / "notebooks" / f"{stem}.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and "{solution" not in text
+    assert f"gh/{owner_name}/main" not in text, (
+        "a link still opens the instructor notebooks"
+    )
+    assert "v2/gh/course/student-notebooks/main" in text
     with pytest.raises(ValueError, match="edition"):
         assignments.stage_edition(tmp_path, "teacher")
 
