@@ -695,10 +695,10 @@ def main(argv=None) -> int:
             "WARNING: --unsafe-no-sandbox: student code runs unconfined, as you, with your files.",
             file=sys.stderr,
         )
-    elif grading.bwrap_path() is None:
+    elif (problem := grading.sandbox_problem()) is not None:
         raise grading.GradingError(
-            "bubblewrap (bwrap) is not installed, and student code is never run unconfined unless you "
-            "ask: run `make bwrap` (Debian: apt-get install bubblewrap) or pass --unsafe-no-sandbox"
+            f"{problem}\nStudent code is never run unconfined unless you ask: fix the sandbox "
+            "(see book/instructors.md) or pass --unsafe-no-sandbox"
         )
     if args.command == "generate":
         students = generate(args.out, args.only, unsafe=unsafe)

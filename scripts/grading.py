@@ -222,6 +222,27 @@ def sandbox_argv(workdir: Path, argv: list[str], limits: Limits) -> list[str]:
     return cmd
 
 
+def sandbox_problem() -> str | None:
+    """None when a sandbox starts on this machine, else bubblewrap's reason (e.g. user
+    namespaces disabled for unprivileged users, as on some Ubuntu set-ups)."""
+    if bwrap_path() is None:
+        return "bubblewrap (bwrap) is not installed: run `make bwrap`"
+    with tempfile.TemporaryDirectory(prefix="advsub-probe-") as tmp:
+        if os.geteuid() == 0:
+            os.chown(tmp, SANDBOX_UID, SANDBOX_UID)
+        argv = sandbox_argv(
+            Path(tmp),
+            [str(Path(sys.prefix).absolute() / "bin" / "python"), "-c", "pass"],
+            Limits(),
+        )
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, check=False
+        )
+    if proc.returncode != 0:
+        return f"the grading sandbox does not start here: {proc.stderr.strip()[-500:]}"
+    return None
+
+
 def _sandbox_env(limits: Limits) -> dict[str, str]:
     threads = str(limits.threads)
     return {
