@@ -31,7 +31,7 @@ from .. import (
     train,
 )
 from .._validation import check_float, check_int, check_net_points, check_seed
-from ..beyond import restricted_attack
+from ..attacks import restricted_attack
 
 __all__ = [
     "TeacherTask",
