@@ -297,7 +297,13 @@ def run_notebook(
             if os.geteuid() == 0:
                 for p in [work, *work.rglob("*")]:
                     os.chown(p, SANDBOX_UID, SANDBOX_UID)
+            # If the grader dies, its sandboxes die with it (bwrap --die-with-parent
+            # follows timeout, which gets SIGKILL when this thread's process is gone).
+            guard = (
+                ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
+            )
             cmd = [
+                *guard,
                 "timeout",
                 "--kill-after=5",
                 str(int(limits.wall)),
