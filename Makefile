@@ -85,7 +85,9 @@ book-student: $(STAMP)
 	$(PY) scripts/bookbuild.py build --executed $(BUILD)/full --out $(BUILD)/student --edition student \
 	  $(if $(STUDENT_REPO),--student-repository "$(STUDENT_REPO)")
 
-test: $(STAMP) chromium
+# chromium, bubblewrap and TeX Live are Debian packages installed when missing, so the browser,
+# sandbox and PDF tests run on a fresh machine instead of skipping.
+test: $(STAMP) chromium bwrap tex
 	$(PY) -m pytest tests
 
 test-fast: $(STAMP)
