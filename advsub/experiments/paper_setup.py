@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 
 from ..network import TwoLayerReLU
-from ..toydata import grid_plane_dataset, line_dataset
+from .toydata import grid_plane_dataset, line_dataset
 
 __all__ = [
     "PAPER",

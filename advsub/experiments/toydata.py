@@ -1,5 +1,5 @@
 """The two toy data sets of the paper's pictures (Melamed, Yehudai, Vardi 2023, Figures
-1 and 2).
+2 and 3).
 
 * :func:`line_dataset`: d = 2, ℓ = 1. Points on the diagonal x = y at the
   coordinates −1, −2/3, …, 1 (``n`` evenly spaced in [−1, 1]) with alternating
@@ -35,7 +35,7 @@ __all__ = [
 
 
 def line_dataset(n: int = 7, *, dtype: torch.dtype = torch.float64, device="cpu"):
-    """Points on the diagonal of R² with alternating labels (the paper's Figure 1 data).
+    """Points on the diagonal of R² with alternating labels (the paper's Figure 2 data).
 
     Point j (j = 0..n−1) is t_j·(1, 1) with t_j = −1 + 2j/(n−1) (t_j = j/3 − 1 for
     n = 7) and label :math:`y_j = (-1)^{j+1}`.
@@ -58,7 +58,7 @@ def line_dataset(n: int = 7, *, dtype: torch.dtype = torch.float64, device="cpu"
 def grid_plane_dataset(
     k: int = 5, *, height: float = 0.5, dtype: torch.dtype = torch.float64, device="cpu"
 ):
-    """A k×k checkerboard in the plane z = ``height`` of R³ (the paper's Figure 2 data).
+    """A k×k checkerboard in the plane z = ``height`` of R³ (the paper's Figure 3 data).
 
     Point (i, j) (i, j = 0..k−1, row-major in i) is (i/(k−1), j/(k−1), height) with
     label +1 if i + j is even, else −1.

@@ -16,12 +16,13 @@ import math
 
 import numpy as np
 
-from ..attacks import attack_sample, orthogonal_lipschitz_constant
+from ..attacks import orthogonal_lipschitz_constant
 from ..geometry import Subspace, make_dataset
 from ..network import TwoLayerReLU
-from ..regularisation import SweepPoint
 from ..theory import weight_decay_factor
 from ..training import train
+from .attack_samples import attack_sample
+from .regularisation import SweepPoint
 
 __all__ = ["stopping_sweep"]
 
