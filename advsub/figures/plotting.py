@@ -1,4 +1,8 @@
-"""Plotting helpers: each draws one figure of the book onto a matplotlib Axes."""
+"""Plotting helpers: each draws one figure of the book onto a matplotlib Axes.
+
+Colours come from the book's colour-blind-safe palette (:mod:`advsub.figures.style`:
+``colour(i)``, the i-th colour of the cycle) and colour maps from its ``SEQUENTIAL`` /
+``DIVERGING`` choices, so a figure drawn outside the book looks as it does inside."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .style import SEQUENTIAL, colour
 
 # --- Chapter 01: the orthogonal gradient (Theorem A) ----------------------------------
 
@@ -142,7 +147,7 @@ def plot_lower_bound_success(ells, successes, trials, ax):
         rate,
         yerr=3 * se,
         fmt="o",
-        color="C3",
+        color=colour(3),
         capsize=3,
         label=r"measured ($\pm 3$ s.e.)",
     )
@@ -180,7 +185,7 @@ def plot_gradient_sweep(values, mean, sem, expected, ax, *, xlabel: str, rms=Non
         mean,
         yerr=3 * np.asarray(sem, float),
         fmt="o",
-        color="C3",
+        color=colour(3),
         capsize=3,
         label=r"measured ($\pm 3$ s.e.)",
     )
@@ -233,11 +238,16 @@ def plot_gradient_explorer(sample, axes):
         norm[holds],
         s=8,
         alpha=0.6,
-        color="C0",
+        color=colour(0),
         label=f"bound holds ({holds.mean():.1%})",
     )
     ax1.scatter(
-        bound[~holds], norm[~holds], s=8, alpha=0.8, color="C3", label="bound fails"
+        bound[~holds],
+        norm[~holds],
+        s=8,
+        alpha=0.8,
+        color=colour(3),
+        label="bound fails",
     )
     lim = [0.0, max(norm.max(), bound.max()) * 1.05]
     ax1.plot(
@@ -283,7 +293,7 @@ def plot_size_vs_ell(ells, ratios, slopes, ax, *, reference: float = -0.5):
             ells,
             row,
             "o-",
-            color="C0",
+            color=colour(0),
             alpha=0.35,
             lw=1,
             label="median per seed" if s == 0 else None,
@@ -301,7 +311,7 @@ def plot_size_vs_ell(ells, ratios, slopes, ax, *, reference: float = -0.5):
         ells,
         anchor1 * ells**-1.0,
         ":",
-        color="C3",
+        color=colour(3),
         label=r"summary's claim $\propto \ell^{-1}$",
     )
     ax.set_xscale("log")
@@ -329,7 +339,7 @@ def plot_size_vs_output(
     keep = np.isfinite(size) & (k > 0)
     out, size, k = out[keep][:max_points], size[keep][:max_points], k[keep][:max_points]
     sc = ax.scatter(
-        out, size, c=k / m, s=8, cmap="viridis", alpha=0.7, label="held-out points"
+        out, size, c=k / m, s=8, cmap=SEQUENTIAL, alpha=0.7, label="held-out points"
     )
     plt.colorbar(sc, ax=ax, label="k/m (active fraction)")
     grid = np.linspace(0, out.max() * 1.05, 50)
@@ -353,16 +363,20 @@ def plot_sandwich(certified, orthogonal, universal, ax, *, unconstrained=None):
     c, o, u = (np.asarray(a, float).ravel() for a in (certified, orthogonal, universal))
     order = np.argsort(o)
     x = np.arange(len(o))
-    ax.plot(x, u[order], ".", ms=3, color="C3", label="universal step (upper bound)")
+    ax.plot(
+        x, u[order], ".", ms=3, color=colour(3), label="universal step (upper bound)"
+    )
     ax.plot(
         x,
         o[order],
         "-",
         lw=1.5,
-        color="C0",
+        color=colour(0),
         label="orthogonal attack (DeepFool in $P^\\perp$)",
     )
-    ax.plot(x, c[order], ".", ms=3, color="C2", label="certified radius (lower bound)")
+    ax.plot(
+        x, c[order], ".", ms=3, color=colour(2), label="certified radius (lower bound)"
+    )
     if unconstrained is not None:
         ax.plot(
             x,
@@ -406,7 +420,7 @@ def plot_regime_sweep(
         sel = np.flatnonzero(ells == ell)
         sel = sel[np.argsort(ms[sel] / ell)]
         r = ms[sel] / ell
-        c = f"C{j}"
+        c = colour(j)
         axes[0].plot(
             r,
             agreement[sel],
@@ -463,13 +477,17 @@ def plot_beta_sweep(betas, curves, ax, *, ylabel: str, slopes=None):
         values = np.asarray(values, float)
         fit = np.polyfit(np.log(betas), np.log(values), 1)[0]
         ax.plot(
-            betas, values, "o-", color=f"C{j}", label=f"{name} (fitted slope {fit:.2f})"
+            betas,
+            values,
+            "o-",
+            color=colour(j),
+            label=f"{name} (fitted slope {fit:.2f})",
         )
         ax.plot(
             betas,
             values[0] * (betas / betas[0]) ** slope,
             "--",
-            color=f"C{j}",
+            color=colour(j),
             lw=1,
             alpha=0.7,
             label=f"theory slope {slope:g}",
@@ -502,11 +520,11 @@ def plot_price(betas, steps, reached, accuracy, axes, *, dead=None):
         betas,
         np.asarray(reached, float),
         "^:",
-        color="C3",
+        color=colour(3),
         label="networks that reached the margin",
     )
     ax2.set_ylim(0, 1.05)
-    ax2.set_ylabel("fraction of networks", color="C3")
+    ax2.set_ylabel("fraction of networks", color=colour(3))
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(lines, [h.get_label() for h in lines], fontsize="small")
     ax = axes[1]
@@ -523,7 +541,7 @@ def plot_price(betas, steps, reached, accuracy, axes, *, dead=None):
             betas,
             np.asarray(dead, float),
             "x:",
-            color="C3",
+            color=colour(3),
             label="held-out points with no active neuron",
         )
     ax.set_xscale("log")
@@ -664,7 +682,7 @@ def plot_plane_flip_map(
     )
     dist = np.clip(np.where(np.isfinite(dist), dist, vmax), vmin, vmax)
     im = ax.pcolormesh(
-        A, B, dist, norm=LogNorm(vmin=vmin, vmax=vmax), cmap="viridis", shading="auto"
+        A, B, dist, norm=LogNorm(vmin=vmin, vmax=vmax), cmap=SEQUENTIAL, shading="auto"
     )
     Z = one(pts.to(net.dtype))[0].detach().cpu().numpy().reshape(A.shape)
     ax.contour(A, B, Z, levels=[0.0], colors="w", linewidths=1.2)
@@ -723,7 +741,11 @@ def plot_quantile_curves(
             [np.nanquantile(np.asarray(v, float), [0.25, 0.5, 0.75]) for v in values]
         )
         (line,) = ax.plot(
-            x, q[:, 1], marker=marker, color=f"C{j}", label=f"{label} (median, 25–75%)"
+            x,
+            q[:, 1],
+            marker=marker,
+            color=colour(j),
+            label=f"{label} (median, 25–75%)",
         )
         ax.fill_between(x, q[:, 0], q[:, 2], color=line.get_color(), alpha=0.2, lw=0)
         colours[label] = line.get_color()
@@ -790,10 +812,12 @@ def plot_ratio_histogram(
     threshold marked."""
     r = np.asarray(ratios, float).ravel()
     r = r[np.isfinite(r)]
-    ax.hist(r, bins=bins, color="C0", alpha=0.7, label=f"{label} ({r.size} points)")
+    ax.hist(
+        r, bins=bins, color=colour(0), alpha=0.7, label=f"{label} ({r.size} points)"
+    )
     ax.axvline(
         threshold,
-        color="C3",
+        color=colour(3),
         ls="--",
         label=f"threshold {threshold:g}: below it the book's attack is weak",
     )
@@ -845,7 +869,7 @@ def plot_decay_curve(steps, ratios, lr: float, weight_decays, ax):
     from ..theory import weight_decay_factor
 
     for j, (st, r, lam) in enumerate(zip(steps, ratios, weight_decays)):
-        color = f"C{j}"
+        color = colour(j)
         st, r = np.asarray(st), np.asarray(r)
         ax.semilogy(
             st.ravel(),

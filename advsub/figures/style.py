@@ -17,7 +17,16 @@ Use ``DIVERGING`` (centred at 0 with ``vmin=-vmax``) for signed maps and
 
 from __future__ import annotations
 
-__all__ = ["PALETTE", "DIVERGING", "SEQUENTIAL", "MAX_WIDTH", "RC", "use_book_style"]
+__all__ = [
+    "PALETTE",
+    "COLOURS",
+    "colour",
+    "DIVERGING",
+    "SEQUENTIAL",
+    "MAX_WIDTH",
+    "RC",
+    "use_book_style",
+]
 
 # Okabe & Ito (2008), "Color Universal Design"; black last.
 PALETTE = {
@@ -30,6 +39,7 @@ PALETTE = {
     "yellow": "#F0E442",
     "black": "#000000",
 }
+COLOURS = list(PALETTE.values())
 DIVERGING = "RdBu_r"  # signed quantities, centred at 0
 SEQUENTIAL = "viridis"  # magnitudes
 MAX_WIDTH = 7.5  # inches: the width of the book's text column at 100 %
@@ -46,6 +56,13 @@ RC = {
     "legend.framealpha": 0.85,
     "savefig.dpi": 200,
 }
+
+
+def colour(i: int) -> str:
+    """The i-th colour of the book's cycle (``"C{i}"`` once :func:`use_book_style`
+    ran), whatever matplotlib's rcParams say: the plotting helpers use it so that a
+    figure keeps the palette outside the book too."""
+    return COLOURS[i % len(COLOURS)]
 
 
 def use_book_style(formats: tuple[str, ...] = ("retina",)) -> None:

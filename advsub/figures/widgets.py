@@ -39,6 +39,7 @@ from .plotting import (
     plot_sandwich,
     plot_size_vs_output,
 )
+from .style import colour
 
 __all__ = [
     "BATCH_ENV",
@@ -599,7 +600,7 @@ def draw_depth_explorer(
     ax.legend(fontsize="small")
     rel = (size / d**0.5).flatten().numpy()
     rel = rel[np.isfinite(rel)]
-    axes[1].hist(rel, bins=20, color="C1", alpha=0.8)
+    axes[1].hist(rel, bins=20, color=colour(1), alpha=0.8)
     axes[1].set_xlabel(r"smallest flip in $P^\perp$ / $\|x_0\|$")
     axes[1].set_ylabel("number of (network, point) pairs")
     axes[1].set_title(
