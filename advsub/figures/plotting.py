@@ -105,7 +105,7 @@ def plot_statistic_histogram(
         law.pdf(grid),
         "k-",
         lw=1.5,
-        label=rf"$\chi^2_{{{ell}}}$ density (Theorem A)",
+        label=rf"$\chi^2_{{{ell}}}$ density (exact law)",
     )
     ax.set_xlabel(r"$\|\Pi\nabla_x N(x_0)\|^2\, m/(k\beta^2)$ (dimensionless)")
     ax.set_ylabel("density")
