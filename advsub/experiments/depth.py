@@ -261,7 +261,7 @@ def depth_run(
                 size=size,
                 free=free,
                 out=net(Xt).abs(),
-                cert=advsub.beyond.deep_certified_orthogonal_radius(net, Xt, P),
+                cert=advsub.attacks.deep_certified_orthogonal_radius(net, Xt, P),
             )
         )
 

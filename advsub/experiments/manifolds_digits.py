@@ -157,7 +157,7 @@ def curve_sweep(
         grad = net.input_gradient(Xt)
         g_normal = M.project_normal(tht, grad)
         g_span_perp = M.span.project_orth(grad)
-        _, normal = advsub.beyond.normal_attack(net, M, tht)
+        _, normal = advsub.attacks.normal_attack(net, M, tht)
         _, span_perp = advsub.orthogonal_attack(net, Xt, M.span)
         gap = _half_gap(M, Xt, yt, dense_seed=10 * s + 9)
         rows.setdefault((init, F), []).append(

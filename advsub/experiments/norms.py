@@ -126,7 +126,7 @@ def norm_ratio_sweep(
     for (net, _, _), (P, Xt), h in zip(tasks, data, hists):
         _, s2 = advsub.orthogonal_attack(net, Xt, P)
         _, sinf = advsub.orthogonal_attack(net, Xt, P, norm="linf")
-        _, s1 = advsub.beyond.orthogonal_l1_attack(net, Xt, P)
+        _, s1 = advsub.attacks.orthogonal_l1_attack(net, Xt, P)
         ok = torch.isfinite(s2) & torch.isfinite(sinf) & torch.isfinite(s1)
         nan = torch.full_like(s2, math.nan)
         rows.append(

@@ -673,7 +673,13 @@ def draw_digits_explorer(
 
     ``axes`` is a (2, K) grid: top row test digits, bottom row the same digits moved by
     the smallest flip found in P⊥ (dead pixels, or the PCA complement), titled with the
-    predicted labels.
+    predicted labels. Both rows share a diverging map centred at 0 (white 0, dark
+    positive, red negative intensities), as the chapter's other digit figures.
+
+    Returns
+    -------
+    ndarray (K,)
+        ‖z‖ / ‖x0‖ of each digit's flip (``inf`` where none was found).
     """
     X, y, P = digits_dataset(
         (digit_a, digit_b), view=view, k=k if view == "pca" else None, seed=seed
@@ -704,9 +710,16 @@ def draw_digits_explorer(
     pred = [name[1.0 if v >= 0 else -1.0] for v in net(Xt)[0].tolist()]
     adv = (Xt + z[0]).numpy()
     pred_adv = [name[1.0 if v >= 0 else -1.0] for v in net(Xt + z[0])[0].tolist()]
-    lo, hi = float(min(Xt.min(), adv.min())), float(max(Xt.max(), adv.max()))
+    # one symmetric range for both rows, set by the clean digits (0 is white; larger
+    # perturbed intensities saturate), as in the chapter's figure of perturbed digits
+    hi = float(Xt.abs().max())
     plot_digits(
-        Xt.numpy(), axes[0], titles=[f"predicted {p}" for p in pred], vmin=lo, vmax=hi
+        Xt.numpy(),
+        axes[0],
+        titles=[f"predicted {p}" for p in pred],
+        vmin=-hi,
+        vmax=hi,
+        cmap="RdGy",
     )
     plot_digits(
         adv,
@@ -714,10 +727,11 @@ def draw_digits_explorer(
         titles=[
             f"→ {p}, ‖z‖/‖x‖={s / 8:.2f}" for p, s in zip(pred_adv, size[0].tolist())
         ],
-        vmin=lo,
+        vmin=-hi,
         vmax=hi,
+        cmap="RdGy",
     )
-    return axes
+    return (size[0] / 8).numpy()
 
 
 def digits_explorer(*, K: int = 5, seed: int = 0):
