@@ -164,6 +164,9 @@ def sandbox_argv(workdir: Path, argv: list[str], limits: Limits) -> list[str]:
     ):
         if os.path.exists(etc):
             cmd += ["--ro-bind", etc, etc]
+    # The private /tmp comes before the binds: a checkout (and its .venv) that lives under
+    # /tmp, as a CI clone may, is then bound on top of it instead of hidden by it.
+    cmd += ["--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp"]
     made = set()
     for path in [*_read_only_paths(), Path(RUNNER), Path(SANDBOX_DIR)]:
         for parent in reversed(path.parents):
@@ -187,12 +190,6 @@ def sandbox_argv(workdir: Path, argv: list[str], limits: Limits) -> list[str]:
         "/proc",
         "--dev",
         "/dev",
-        "--perms",
-        "1777",
-        "--size",
-        str(limits.tmp_size),
-        "--tmpfs",
-        "/tmp",
         "--chdir",
         SANDBOX_DIR,
         "--clearenv",
