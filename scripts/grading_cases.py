@@ -233,6 +233,62 @@ def cases_07_dead_pixels():
     yield "hidden: digits (4, 9)", lambda f: [f(X4)]
 
 
+# --- chapter 08 -----------------------------------------------------------------
+def cases_08_orthogonal_drift():
+    import torch
+
+    import advsub
+    from advsub.experiments.noise import off_subspace
+
+    P = advsub.Subspace.random(20, 8, seed=5)
+    X, y = advsub.make_dataset(P, 15, seed=6)
+    net = advsub.TwoLayerReLU(20, 10, ensemble=3, seed=7)
+    advsub.train(
+        net,
+        X,
+        y,
+        lr=0.5,
+        weight_decay=0.01,
+        target_margin=1e12,
+        max_steps=50,
+        progress=False,
+    )
+    g = torch.Generator().manual_seed(8)
+    Z = torch.randn(3, 10, 20, generator=g, dtype=torch.float64)
+    t = torch.tensor([0.0, 0.5, 2.0], dtype=torch.float64)
+    W = net.W0 + t[:, None, None] * P.project_orth(net.W0) + P.project(Z)
+    gd = advsub.TwoLayerReLU(20, 10, ensemble=3, seed=7)
+    advsub.train(gd, X, y, lr=0.5, max_steps=2000, progress=False)
+    C = P.orth_basis
+    yield (
+        "visible",
+        lambda f: [f(net.W, net.W0, C), f(W, net.W0, C), f(gd.W, gd.W0, C)],
+    )
+    # Fresh sizes: unrelated random W and W0, no training at all.
+    Q = advsub.Subspace.random(13, 5, seed=801)
+    g = torch.Generator().manual_seed(802)
+    W0 = torch.randn(4, 6, 13, generator=g, dtype=torch.float64)
+    W1 = torch.randn(4, 6, 13, generator=g, dtype=torch.float64)
+    yield "hidden: random weights", lambda f: [f(W1, W0, Q.orth_basis)]
+    # Momentum on training points at distance 1 from Q: the orthogonal weights move.
+    noisy = advsub.TwoLayerReLU(13, 16, ensemble=2, seed=803)
+    Xq, yq = advsub.make_dataset(Q, 12, seed=804)
+    advsub.train(
+        noisy,
+        off_subspace(Xq, Q, 1.0, seed=805),
+        yq,
+        optimizer="momentum",
+        lr=0.1,
+        target_margin=1e12,
+        max_steps=100,
+        progress=False,
+    )
+    yield (
+        "hidden: momentum, data off the subspace",
+        lambda f: [f(noisy.W, noisy.W0, Q.orth_basis)],
+    )
+
+
 CASES: dict[str, Exercise] = {
     "ex-01-from-init": Exercise("orthogonal_gradient_from_init", cases_01_from_init),
     "ex-02-universal-from-weights": Exercise(
@@ -250,4 +306,8 @@ CASES: dict[str, Exercise] = {
         "deep_orthogonal_gradient", cases_06_deep_from_init, atol=1e-12
     ),
     "ex-07-dead-pixels": Exercise("dead_pixel_basis", cases_07_dead_pixels, atol=0.0),
+    # atol: the invariance case is 0 up to rounding (~1e-16), rtol: everything else.
+    "ex-08-orthogonal-drift": Exercise(
+        "orthogonal_drift", cases_08_orthogonal_drift, rtol=1e-9, atol=1e-12
+    ),
 }
