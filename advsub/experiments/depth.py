@@ -13,6 +13,7 @@ Sizes are in input units (‖x0‖ = √d for the book's data).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +48,15 @@ def _widths(widths) -> list[int]:
     return [_int(f"widths[{i}]", w) for i, w in enumerate(widths)]
 
 
+def _train(net, X, y, **kwargs):
+    """advsub.train without the DeadPointWarning: the experiments report the networks
+    with dead training points themselves (``dead``), next to those that reached the
+    margin."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", advsub.DeadPointWarning)
+        return advsub.train(net, X, y, progress=False, **kwargs)
+
+
 def _seeds(seeds) -> list[int]:
     if isinstance(seeds, (int, str)) or not hasattr(seeds, "__iter__"):
         raise TypeError(
@@ -70,6 +80,9 @@ class DeepLawSample:
         dim P⊥, the degrees of freedom of the law.
     reached : float
         Fraction of the networks that reached the target margin.
+    dead : float
+        Fraction of the networks left with a dead training point (every hidden neuron
+        off there, so its margin cannot move; ``TrainingHistory.dead_points``).
     drift : float
         max |ΠW_1(t) − ΠW_1(0)| over all entries and networks (0 up to rounding).
     """
@@ -77,6 +90,7 @@ class DeepLawSample:
     statistic: np.ndarray
     ell: int
     reached: float
+    dead: float
     drift: float
 
     @property
@@ -110,7 +124,7 @@ def deep_law_sample(
     P = advsub.Subspace.random(d, ell, seed=seed)
     X, y = advsub.make_dataset(P, n, seed=seed + 1)
     net = advsub.DeepReLU(d, widths, ensemble=ensemble, seed=seed + 2)
-    hist = advsub.train(net, X, y, lr=lr, max_steps=max_steps, progress=False)
+    hist = _train(net, X, y, lr=lr, max_steps=max_steps)
     x0, _ = advsub.make_dataset(P, 1, seed=seed + 3)
     g2 = advsub.orthogonal_gradient(net, x0, P)[:, 0].norm(dim=-1) ** 2
     s2 = net.first_layer_signal(x0)[:, 0].pow(2).sum(-1)
@@ -120,6 +134,7 @@ def deep_law_sample(
         statistic=(g2[keep] / (net.beta**2 * s2[keep])).numpy(),
         ell=ell,
         reached=float(hist.reached.double().mean()),
+        dead=float((hist.dead_points > 0).double().mean()),
         drift=drift,
     )
 
@@ -139,6 +154,8 @@ class DepthRun:
     d, ell : int
     reached : ndarray (S,)
         Fraction of the seed's networks that reached the target margin.
+    dead : ndarray (S,)
+        Fraction of the seed's networks left with a dead training point.
     margin : ndarray (S,)
         Smallest final training margin y_j N(x_j) over the seed's networks.
     drift : ndarray (S,)
@@ -161,6 +178,7 @@ class DepthRun:
     d: int
     ell: int
     reached: np.ndarray
+    dead: np.ndarray
     margin: np.ndarray
     drift: np.ndarray
     grad: np.ndarray
@@ -233,7 +251,7 @@ def depth_run(
         net = advsub.DeepReLU(
             d, widths, ensemble=ensemble, seed=4 * s + 3, init_scale=init_scale
         )
-        h = advsub.train(
+        h = _train(
             net,
             X,
             y,
@@ -241,7 +259,6 @@ def depth_run(
             weight_decay=weight_decay,
             max_steps=max_steps,
             target_margin=target_margin,
-            progress=False,
         )
         _, size = advsub.orthogonal_attack(net, Xt, P)
         _, free = advsub.unconstrained_attack(net, Xt)
@@ -252,6 +269,7 @@ def depth_run(
         per_seed.append(
             dict(
                 reached=float(h.reached.double().mean()),
+                dead=float((h.dead_points > 0).double().mean()),
                 margin=float(h.final_margin.min()),
                 drift=float(
                     (P.project_orth(net.W) - P.project_orth(net.W0)).abs().max()
@@ -280,6 +298,7 @@ def depth_run(
             k: stack(k)
             for k in (
                 "reached",
+                "dead",
                 "margin",
                 "drift",
                 "grad",

@@ -10,6 +10,7 @@ attacks (``orthogonal_attack``) and the ℓ1 attack (``orthogonal_l1_attack``).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,7 +122,9 @@ def norm_ratio_sweep(
             net = advsub.TwoLayerReLU(d, m, ensemble=ensemble, seed=3 * s + 3)
             tasks.append((net, X, y))
             data.append((P, Xt))
-    hists = advsub.train_sweep(tasks, lr=lr, max_steps=max_steps, progress=False)
+    with warnings.catch_warnings():  # dead points show up as `reached` < 1 instead
+        warnings.simplefilter("ignore", advsub.DeadPointWarning)
+        hists = advsub.train_sweep(tasks, lr=lr, max_steps=max_steps, progress=False)
     rows = []
     for (net, _, _), (P, Xt), h in zip(tasks, data, hists):
         _, s2 = advsub.orthogonal_attack(net, Xt, P)
