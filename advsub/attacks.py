@@ -152,7 +152,8 @@ def _first_flip_exact(
     """Smallest flipping scale along x + t·direction, t ∈ (0, max_t], for a two-layer
     net: (E, n).
 
-    g(t) = s·N(x + t v) = Σ_i s u_i σ(a_i + t b_i) is piecewise linear; neuron i
+    g(t) = s·N(x + t v) = Σ_i s u_i σ(a_i + t b_i) + s c is piecewise linear (c the
+    output bias, 0 without one: it enters the sign s and g(0), not the slopes); neuron i
     switches at τ_i = −a_i/b_i and the slope then changes by s u_i |b_i| (on: +s u_i b_i
     with b_i > 0; off: −s u_i b_i with b_i < 0). Cumulative sums over the sorted τ give
     g at every knot; the first knot with g < 0 closes the segment holding the first
@@ -164,9 +165,12 @@ def _first_flip_exact(
         b = torch.einsum("emd,ed->em", net.W, direction)[:, None, :].expand_as(a)
     else:
         b = torch.einsum("emd,end->enm", net.W, direction)
-    s = _sign(torch.einsum("enm,em->en", torch.relu(a), net.u))
+    out0 = net._outputs(a)  # N(x), with the output bias c when the net has one
+    s = _sign(out0)
     cu = s[..., None] * net.u[:, None, :]  # signed second layer, (E, n, m)
     g0 = (cu * torch.relu(a)).sum(-1)
+    if net.has_output_bias:
+        g0 = g0 + s * net.c[:, None]
     active0 = (a > 0) | ((a == 0) & (b > 0))
     slope0 = (cu * b * active0).sum(-1)
     tau = torch.where(
@@ -196,12 +200,14 @@ def _first_flip_exact(
         [g0[..., None], g0[..., None] + (slopes * dt).cumsum(-1)], dim=-1
     )  # g at every knot
     # Rounding in the cumulative sums: a value within `eps` of 0 is 0 (N often rests at
-    # exactly 0
-    # on a stretch where every neuron is off, and that is not a flip).
+    # exactly 0 on a stretch where every neuron is off and c = 0, and that is not a
+    # flip); the scale includes |c|, which every g carries.
     eps = 1e-10 * (
         g0.abs()
         + (net.u.abs()[:, None, :] * (a.abs() + b.abs() * knots[..., -1:])).sum(-1)
     )
+    if net.has_output_bias:
+        eps = eps + 1e-10 * net.c.abs()[:, None]
     neg = g < -eps[..., None]
     neg[..., 0] = False
     found = neg.any(-1)
@@ -474,8 +480,8 @@ def _deepfool(net, x, B, norm, steps, overshoot):
         if bool(done.all()):
             break
         grad = coords(s[..., None] * net._input_gradient(x + embed(c)))
-        # on a flat piece (every neuron off, N = 0) keep going along the last gradient,
-        # with steps that double while the piece lasts
+        # on a flat piece (every neuron off, N = c, the output bias or 0) keep going
+        # along the last gradient, with steps that double while the piece lasts
         flat = ~(grad != 0).any(-1, keepdim=True)
         last = torch.where(flat, last, grad)
         boost = torch.where(flat, 2 * boost, torch.ones_like(boost))

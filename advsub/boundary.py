@@ -2,9 +2,10 @@
 
 Along a line x + t·v a two-layer ReLU network is piecewise linear in t::
 
-    N(x + t v) = Σ_i u_i σ(a_i + t c_i),   a_i = w_i·x + b_i,  c_i = w_i·v,
+    N(x + t v) = Σ_i u_i σ(a_i + t r_i) + c,   a_i = w_i·x + b_i,  r_i = w_i·v,
 
-with a kink where neuron i switches (t_i = −a_i/c_i). Sorting the kinks and
+(c the output bias, 0 without one) with a kink where neuron i switches
+(t_i = −a_i/r_i). Sorting the kinks and
 accumulating the active set gives the first sign change in closed form, with
 no step size and no bisection tolerance. The pictures chapter uses it to measure
 how far the boundary is from a data point along the data and orthogonally to it,

@@ -202,9 +202,10 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
     """∂N/∂z at points of the plane z = ``height``, split in a trained and a frozen
     part: two (E, n).
 
-    Positive homogeneity of the lifted map (x, 1) ↦ N gives, at x = (p, h),
-        (1 + h²) ∂N/∂z = h (N(x) − p·∇_p N(x)) + Σ_(i active) u_i r_i,   r_i = w_(i,z) −
-        h b_i.
+    Positive homogeneity of the lifted map (x, 1) ↦ N − c gives, at x = (p, h),
+        (1 + h²) ∂N/∂z = h (N(x) − c − p·∇_p N(x)) + Σ_(i active) u_i r_i,   r_i =
+        w_(i,z) − h b_i
+    (c the output bias, 0 without one: it is not homogeneous, so it is left out).
     Gradient descent moves w_(i,z) and b_i only along (h, 1) (every data point has z =
     h), so r_i is frozen (times (1 − ηλ)^t with weight decay); the first term is shaped
     by training.
@@ -212,7 +213,7 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
     Returns
     -------
     trained : tensor (E, n)
-        h (N(x) − p·∇_p N(x)) / (1 + h²).
+        h (N(x) − c − p·∇_p N(x)) / (1 + h²).
     frozen : tensor (E, n)
         Σ_(i active) u_i r_i / (1 + h²). Their sum is ∂N/∂z(x).
     """
@@ -225,6 +226,8 @@ def plane_normal_derivative(net: TwoLayerReLU, x, *, height: float):
             f"x must have shape (n, d) with last coordinate equal to height={height}"
         )
     out = net._forward(x)
+    if net.has_output_bias:  # N − c is the positively homogeneous part
+        out = out - net.c[:, None]
     grad = net._input_gradient(x)
     p_dot_grad = (grad[..., :-1] * x[:, :-1]).sum(-1)
     r = net.W[..., -1] - height * net.b  # (E, m)
