@@ -36,11 +36,12 @@ def _sliders(box):
 def test_explorer_draws_and_reacts_to_a_slider(name, monkeypatch):
     monkeypatch.delenv(widgets.BATCH_ENV, raising=False)
     calls = []
-    original = plt.show
-    monkeypatch.setattr(plt, "show", lambda *a, **k: (calls.append(1), original(*a, **k)))
+    original = widgets.show_png
+    monkeypatch.setattr(widgets, "show_png", lambda png: (calls.append(png), original(png)))
     box = getattr(widgets, name)(**EXPLORERS[name])
     assert isinstance(box, W.Box)
     assert calls, f"{name} drew nothing on creation"
+    assert calls[0].startswith(b"\x89PNG"), f"{name} did not show a PNG"
     sliders = _sliders(box)
     assert sliders, f"{name} has no slider"
     before = len(calls)
@@ -50,13 +51,13 @@ def test_explorer_draws_and_reacts_to_a_slider(name, monkeypatch):
     lo, hi = (s.base**s.min, s.base**s.max) if isinstance(s, W.FloatLogSlider) else (s.min, s.max)
     s.value = lo if s.value != lo else hi
     assert len(calls) > before, f"{name} did not redraw after {s.description} moved"
-    plt.close("all")
+    assert not plt.get_fignums(), f"{name} left a pyplot figure open"
 
 
 def test_batch_runs_skip_the_first_draw(monkeypatch):
     monkeypatch.setenv(widgets.BATCH_ENV, "1")
     calls = []
-    monkeypatch.setattr(plt, "show", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(widgets, "show_png", lambda png: calls.append(1))
     box = widgets.gradient_explorer(**EXPLORERS["gradient_explorer"])
     assert _sliders(box) and not calls
 
@@ -74,8 +75,25 @@ def test_a_dependent_limit_does_not_redraw_twice(monkeypatch):
     """Moving d below ℓ clamps ℓ (its maximum follows d − 1): one redraw, not two."""
     monkeypatch.setenv(widgets.BATCH_ENV, "1")
     calls = []
-    monkeypatch.setattr(plt, "show", lambda *a, **k: (calls.append(1), plt.close("all")))
+    monkeypatch.setattr(widgets, "show_png", lambda png: calls.append(1))
     box = widgets.gradient_explorer(**EXPLORERS["gradient_explorer"])
     box.controls["d"].value = 8  # ℓ = 10 > d − 1 = 7
     assert box.controls["ell"].value == 7 and box.controls["ell"].max == 7
     assert len(calls) == 1  # the clamp of ℓ happens inside the redraw of d, held
+
+
+def test_redraws_reuse_one_figure_without_piling_up_colorbars(monkeypatch):
+    """The universal explorer adds a colorbar at every draw: a redraw removes the old
+    one and puts the axes back, so the picture keeps its layout (one figure, two axes,
+    the same places)."""
+    monkeypatch.setenv(widgets.BATCH_ENV, "1")
+    monkeypatch.setattr(widgets, "show_png", lambda png: None)
+    box = widgets.universal_explorer(**EXPLORERS["universal_explorer"])
+    box.redraw()
+    fig = box.canvas.figure
+    places = [ax.get_position().bounds for ax in fig.axes]
+    for m in (21, 22):
+        box.controls["m"].value = m
+    assert box.canvas.figure is fig and len(fig.axes) == 2
+    assert [ax.get_position().bounds for ax in fig.axes] == places
+    assert not plt.get_fignums()

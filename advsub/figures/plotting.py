@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: F401  (the figures layer needs matplotlib)
 import numpy as np
 
 from .style import SEQUENTIAL, colour
@@ -341,7 +341,7 @@ def plot_size_vs_output(
     sc = ax.scatter(
         out, size, c=k / m, s=8, cmap=SEQUENTIAL, alpha=0.7, label="held-out points"
     )
-    plt.colorbar(sc, ax=ax, label="k/m (active fraction)")
+    ax.figure.colorbar(sc, ax=ax, label="k/m (active fraction)")
     grid = np.linspace(0, out.max() * 1.05, 50)
     ax.plot(
         grid,

@@ -14,10 +14,10 @@ on release).
 from __future__ import annotations
 
 import functools
+import io
 import os
 from contextlib import contextmanager
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
@@ -47,6 +47,8 @@ __all__ = [
     "explorer",
     "torch_threads",
     "EXPLORER_THREADS",
+    "EXPLORER_DPI",
+    "show_png",
     "int_slider",
     "float_slider",
     "log_slider",
@@ -69,6 +71,11 @@ STYLE = {"description_width": "initial"}
 #: threads on a busy machine the synchronisation costs more than the work
 #: (benchmarks/explorers.py measured 1.5-3.5x faster redraws with one).
 EXPLORER_THREADS = 1
+#: resolution of an explorer's live picture (dots per inch; the static figures use the
+#: book's savefig.dpi of 200): rendering time grows with the pixels.
+EXPLORER_DPI = 100
+#: zlib level of the live picture's PNG (1: fast, a larger file on a local connection)
+PNG_COMPRESSION = 1
 
 
 # --- the scaffold ---------------------------------------------------------------------
@@ -186,8 +193,9 @@ def explorer(
     ----------
     controls : dict name → ipywidgets control
     draw : callable ``draw(axes, **values)``
-        Computes and draws the figure for the controls' values (``axes`` from
-        ``plt.subplots(*grid, figsize=figsize)``).
+        Computes and draws the figure for the controls' values (``axes`` as
+        ``plt.subplots(*grid, figsize=figsize)`` makes them: the same axes at every
+        redraw, cleared).
     rows : list of lists of control names
     limits : callable ``limits(controls)``, optional
         Brings dependent limits in step before a redraw (e.g. ℓ ≤ d − 1); the changes it
@@ -199,12 +207,19 @@ def explorer(
         redraw; ``EXPLORER_THREADS = None`` leaves torch's setting alone).
 
     Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand, and it keeps
-    ``controls`` and ``skip`` (for benchmarks/explorers.py).
+    ``controls``, ``skip`` and ``canvas`` (the :class:`_Canvas`; for
+    benchmarks/explorers.py and the tests).
+
+    One figure serves every redraw (:class:`_Canvas`): its axes are cleared and drawn
+    again, the layout is computed once (``tight_layout`` on the first draw), and the
+    picture is a PNG at :data:`EXPLORER_DPI` shown by :func:`show_png`, not the inline
+    backend's retina ``bbox_inches="tight"`` rendering (which draws the figure twice).
     """
     import ipywidgets as W
 
     out = W.Output()
     holding = [False]
+    canvas = _Canvas(grid, figsize)
 
     def redraw(*_):
         if holding[0]:
@@ -218,21 +233,88 @@ def explorer(
         values = {name: c.value for name, c in controls.items()}
         if skip is not None and skip(values):
             return
-        with out, torch_threads(threads or EXPLORER_THREADS):
-            out.clear_output(wait=True)
-            fig, axes = plt.subplots(*grid, figsize=figsize)
+        with torch_threads(threads or EXPLORER_THREADS):
+            axes = canvas.clear()
             draw(axes, **values)
-            fig.tight_layout()
-            plt.show()
+            png = canvas.png()
+        with out:
+            out.clear_output(wait=True)
+            show_png(png)
 
     for control in controls.values():
         control.observe(redraw, names="value")
     first_draw(redraw)
     box = W.VBox([W.HBox([controls[name] for name in row]) for row in rows] + [out])
     box.redraw = redraw
+    box.canvas = canvas
     box.controls = controls
     box.skip = skip
     return box
+
+
+class _Canvas:
+    """The one figure an explorer draws into, kept between redraws.
+
+    Creating a figure, laying it out (``tight_layout`` measures every text) and
+    rendering it through a fresh canvas (which loses matplotlib's text and mathtext
+    caches) cost more than most explorers' training: a redraw here clears the axes the
+    figure was made with, removes what a drawing added (colorbars), puts the axes back
+    where the first layout placed them, and renders with the same Agg canvas.
+    """
+
+    def __init__(self, grid, figsize):
+        self.grid, self.figsize = tuple(grid), tuple(figsize)
+        self.figure = None
+        self.axes = None
+        self._specs = None
+        self.laid_out = False
+
+    def clear(self):
+        """The axes, empty, in the first layout's places (made on first use)."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        if self.figure is None:
+            self.figure = Figure(figsize=self.figsize, dpi=EXPLORER_DPI)
+            FigureCanvasAgg(self.figure)
+            self.axes = self.figure.subplots(*self.grid)
+            flat = np.ravel(self.axes)
+            self._specs = [ax.get_subplotspec() for ax in flat]
+            return self.axes
+        flat = list(np.ravel(self.axes))
+        for ax in list(self.figure.axes):
+            if not any(ax is own for own in flat):
+                self.figure.delaxes(ax)  # e.g. a colorbar
+        for ax, spec in zip(flat, self._specs):
+            ax.clear()
+            ax.set_subplotspec(spec)  # a colorbar made with ax= had split it
+        if self.figure._suptitle is not None:
+            self.figure._suptitle.set_text("")
+        return self.axes
+
+    def png(self) -> bytes:
+        """The figure as PNG at :data:`EXPLORER_DPI` (laid out at the first call)."""
+        if not self.laid_out:
+            self.figure.tight_layout()
+            # no engine at all (tight_layout leaves a placeholder, and savefig draws a
+            # figure with an engine twice)
+            self.figure.set_layout_engine(None)
+            self.laid_out = True
+        buffer = io.BytesIO()
+        self.figure.savefig(
+            buffer,
+            format="png",
+            dpi=EXPLORER_DPI,
+            pil_kwargs={"compress_level": PNG_COMPRESSION},
+        )
+        return buffer.getvalue()
+
+
+def show_png(png: bytes) -> None:
+    """Display an explorer's picture (PNG bytes) in the current output area."""
+    from IPython.display import Image, display
+
+    display(Image(data=png, format="png"))
 
 
 def _ell_below_d(controls):
