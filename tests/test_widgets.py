@@ -97,3 +97,18 @@ def test_redraws_reuse_one_figure_without_piling_up_colorbars(monkeypatch):
     assert box.canvas.figure is fig and len(fig.axes) == 2
     assert [ax.get_position().bounds for ax in fig.axes] == places
     assert not plt.get_fignums()
+
+
+def test_moving_lambda_retrains_one_ensemble_and_a_revisit_none(monkeypatch):
+    """The weight-decay explorer's λ = 0 run does not depend on λ: a new λ trains one
+    ensemble (one new cached run), and moving back to a drawn λ trains none."""
+    monkeypatch.setenv(widgets.BATCH_ENV, "1")
+    monkeypatch.setattr(widgets, "show_png", lambda png: None)
+    box = widgets.weight_decay_explorer(**EXPLORERS["weight_decay_explorer"])
+    widgets._decay_run.cache_clear()
+    box.redraw()
+    assert widgets._decay_run.cache_info().misses == 2  # λ = 0 and λ = 1e-2
+    box.controls["weight_decay"].value = 1e-3
+    assert widgets._decay_run.cache_info().misses == 3
+    box.controls["weight_decay"].value = 1e-2
+    assert widgets._decay_run.cache_info().misses == 3
