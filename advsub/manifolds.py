@@ -22,7 +22,16 @@ import math
 
 import torch
 
-from ._validation import check_choice, check_float, check_int, check_tensor, check_seed
+from ._validation import (
+    Choice,
+    InstanceOf,
+    Integer,
+    Optional,
+    Real,
+    Seed,
+    check_tensor,
+    validate_params,
+)
 from .geometry import Subspace
 
 __all__ = ["Manifold", "make_manifold_dataset", "manifold_labels"]
@@ -58,6 +67,13 @@ class Manifold:
 
     # --- constructors -----------------------------------------------------
     @classmethod
+    @validate_params(
+        {
+            "d": Integer(low=3),
+            "dim": Integer(low=1, high=lambda p: p["d"] - 2),
+            "radius": Optional(Real(low=0.0, closed="right")),
+        }
+    )
     def sphere(
         cls, d: int, dim: int = 1, *, radius: float | None = None, seed: int
     ) -> "Manifold":
@@ -66,17 +82,23 @@ class Manifold:
 
         Parameters θ are unit vectors of R^(dim+1): x(θ) = radius · V θ.
         """
-        d = check_int("d", d, low=3)
-        dim = check_int("dim", dim, low=1, high=d - 2)
-        radius = (
-            math.sqrt(d)
-            if radius is None
-            else check_float("radius", radius, low=0.0, low_inclusive=False)
-        )
+        radius = math.sqrt(d) if radius is None else radius
         V = Subspace.random(d, d - dim - 1, seed=seed).basis
         return cls("sphere", d, dim, radius, V)
 
     @classmethod
+    @validate_params(
+        {
+            "d": Integer(low=3),
+            "dim": Integer(low=1),
+            "n_frequencies": Integer(
+                low=lambda p: p["dim"], high=lambda p: (p["d"] - 1) // 2
+            ),
+            "max_frequency": Optional(Integer(low=1)),
+            "radius": Optional(Real(low=0.0, closed="right")),
+            "seed": Seed(),
+        }
+    )
     def trigonometric(
         cls,
         d: int,
@@ -96,22 +118,11 @@ class Manifold:
         holds ``n_frequencies`` of them; for a curve, the frequencies 1..F). Larger
         frequencies bend the manifold more. Parameters θ are angles in [0, 2π)^dim.
         """
-        d = check_int("d", d, low=3)
-        dim = check_int("dim", dim, low=1)
-        n_frequencies = check_int(
-            "n_frequencies", n_frequencies, low=dim, high=(d - 1) // 2
-        )
         if max_frequency is None:
             max_frequency = 2 if dim > 1 else 1
             while (2 * max_frequency + 1) ** dim // 2 < n_frequencies:
                 max_frequency += 1
-        max_frequency = check_int("max_frequency", max_frequency, low=1)
-        radius = (
-            math.sqrt(d)
-            if radius is None
-            else check_float("radius", radius, low=0.0, low_inclusive=False)
-        )
-        seed = check_seed(seed)
+        radius = math.sqrt(d) if radius is None else radius
         g = torch.Generator(device="cpu").manual_seed(seed)
         freqs = [tuple(int(i == k) for i in range(dim)) for k in range(dim)]
         seen = set(freqs)
@@ -150,11 +161,11 @@ class Manifold:
         width = self.dim + 1 if self.kind == "sphere" else self.dim
         return check_tensor("theta", theta, ndim=2, dtype=torch.float64, last_dim=width)
 
+    @validate_params({"n": Integer(low=1), "seed": Seed()})
     def sample(self, n: int, *, seed: int) -> torch.Tensor:
         """n parameters θ: uniform unit vectors (sphere) or uniform angles (torus),
         shape (n, k+1) or (n, k)."""
-        n = check_int("n", n, low=1)
-        g = torch.Generator(device="cpu").manual_seed(check_seed(seed))
+        g = torch.Generator(device="cpu").manual_seed(seed)
         if self.kind == "sphere":
             z = torch.randn(n, self.dim + 1, generator=g, dtype=torch.float64)
             return z / z.norm(dim=1, keepdim=True)
@@ -241,6 +252,13 @@ class Manifold:
         )
 
 
+@validate_params(
+    {
+        "manifold": InstanceOf(Manifold, "a Manifold"),
+        "labels": Choice("random", "linear", "intrinsic"),
+        "seed": Seed(),
+    }
+)
 def make_manifold_dataset(
     manifold: Manifold, n: int, *, seed: int, labels: str = "random"
 ):
@@ -258,10 +276,6 @@ def make_manifold_dataset(
     y : torch.Tensor, shape (n,), entries ±1
     theta : torch.Tensor, the parameters, shape (n, k+1) (sphere) or (n, k) (torus)
     """
-    if not isinstance(manifold, Manifold):
-        raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
-    labels = check_choice("labels", labels, {"random", "linear", "intrinsic"})
-    seed = check_seed(seed)
     theta = manifold.sample(n, seed=seed)
     X = manifold._embed(theta)
     g = torch.Generator(device="cpu").manual_seed(seed + 1)
@@ -277,11 +291,10 @@ def make_manifold_dataset(
     return X, y, theta
 
 
+@validate_params({"manifold": InstanceOf(Manifold, "a Manifold")})
 def manifold_labels(manifold: Manifold, theta) -> torch.Tensor:
     """The intrinsic two-class split: sign(θ_1) on the sphere, sign(cos θ_1) on the
     torus: (n,) of ±1."""
-    if not isinstance(manifold, Manifold):
-        raise TypeError(f"manifold must be a Manifold, got {type(manifold).__name__}")
     theta = manifold._theta(theta)
     key = theta[:, 0] if manifold.kind == "sphere" else torch.cos(theta[:, 0])
     return torch.where(key >= 0, 1.0, -1.0).to(torch.float64)
