@@ -23,7 +23,7 @@ import math
 import numpy as np
 import torch
 
-from ._validation import check_choice, check_float, check_int, check_seed
+from ._validation import Check, Choice, Real, Seed, check_int, validate_params
 from .geometry import Subspace
 
 __all__ = ["digits_dataset"]
@@ -31,6 +31,35 @@ __all__ = ["digits_dataset"]
 _SIDE = 8
 
 
+def _check_classes(name: str, classes) -> tuple:
+    """At least two distinct digits in 0..9, as a tuple of ints."""
+    try:
+        classes = tuple(int(c) for c in classes)
+    except TypeError as exc:
+        raise TypeError(
+            f"{name} must be a sequence of digits, got {name}={classes!r}"
+        ) from exc
+    if (
+        len(classes) < 2
+        or len(set(classes)) != len(classes)
+        or any(c < 0 or c > 9 for c in classes)
+    ):
+        raise ValueError(
+            f"{name} must hold at least two distinct digits in 0..9, got "
+            f"{name}={classes}"
+        )
+    return classes
+
+
+@validate_params(
+    {
+        "classes": Check(_check_classes, "at least two distinct digits in 0..9"),
+        "view": Choice("pixels", "pca"),
+        "split": Choice("train", "test", "all"),
+        "test_fraction": Real(low=0.0, high=1.0, closed="left"),
+        "seed": Seed(),
+    }
+)
 def digits_dataset(
     classes=(0, 1),
     *,
@@ -71,27 +100,7 @@ def digits_dataset(
     """
     from sklearn.datasets import load_digits
 
-    try:
-        classes = tuple(int(c) for c in classes)
-    except TypeError as exc:
-        raise TypeError(
-            f"classes must be a sequence of digits, got classes={classes!r}"
-        ) from exc
-    if (
-        len(classes) < 2
-        or len(set(classes)) != len(classes)
-        or any(c < 0 or c > 9 for c in classes)
-    ):
-        raise ValueError(
-            "classes must hold at least two distinct digits in 0..9, got "
-            f"classes={classes}"
-        )
-    view = check_choice("view", view, {"pixels", "pca"})
-    split = check_choice("split", split, {"train", "test", "all"})
-    test_fraction = check_float(
-        "test_fraction", test_fraction, low=0.0, high=1.0, high_inclusive=False
-    )
-    seed = check_seed(seed)
+    # k and positive depend on other arguments (view, classes): checked here
     if view == "pixels" and k is not None:
         raise ValueError(f"k is only used by view='pca', got k={k} with view='pixels'")
     if view == "pca":
