@@ -207,10 +207,10 @@ def explorer(
         redraw; ``EXPLORER_THREADS = None`` leaves torch's setting alone).
 
     Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand, and it keeps
-    ``controls``, ``skip`` and ``canvas`` (the :class:`_Canvas`; for
+    ``controls``, ``skip`` and ``canvas`` (the ``_Canvas``; for
     benchmarks/explorers.py and the tests).
 
-    One figure serves every redraw (:class:`_Canvas`): its axes are cleared and drawn
+    One figure serves every redraw (``_Canvas``): its axes are cleared and drawn
     again, the layout is computed once (``tight_layout`` on the first draw), and the
     picture is a PNG at :data:`EXPLORER_DPI` shown by :func:`show_png`, not the inline
     backend's retina ``bbox_inches="tight"`` rendering (which draws the figure twice).
