@@ -206,10 +206,14 @@ def explorer(
         torch threads during a redraw (default :data:`EXPLORER_THREADS`, read at each
         redraw; ``EXPLORER_THREADS = None`` leaves torch's setting alone).
 
-    Returns the ``ipywidgets.VBox``; its ``redraw()`` redraws on demand, and it keeps
-    ``controls``, ``skip`` and ``canvas`` (the ``_Canvas``; for
-    benchmarks/explorers.py and the tests).
+    Returns
+    -------
+    ipywidgets.VBox
+        Its ``redraw()`` redraws on demand, and it keeps ``controls``, ``skip`` and
+        ``canvas`` (the ``_Canvas``; for benchmarks/explorers.py and the tests).
 
+    Notes
+    -----
     One figure serves every redraw (``_Canvas``): its axes are cleared and drawn
     again, the layout is computed once (``tight_layout`` on the first draw), and the
     picture is a PNG at :data:`EXPLORER_DPI` shown by :func:`show_png`, not the inline
