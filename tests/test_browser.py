@@ -190,7 +190,7 @@ async () => {
     })(),
     parameter_cells: q('.cell.tag_parameters, .cell.tag_injected-parameters')
         + Array.from(document.querySelectorAll('.cell_input pre')).filter(
-            p => /^\s*(# Parameters\s*)?fast = (True|False)\s*$/.test(p.textContent)).length,
+            p => /^\\s*(# Parameters\\s*)?fast = (True|False)\\s*$/.test(p.textContent)).length,
     uncaptioned_figures: Array.from(document.querySelectorAll('.cell_output img')).filter(img => {
       const fig = img.closest('figure');
       const cap = fig && fig.querySelector('figcaption');
