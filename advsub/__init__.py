@@ -73,7 +73,7 @@ from .theory import expected_orthogonal_gradient_norm
 # the old module paths
 from . import crosscheck, measure, regularisation, toydata  # noqa: F401
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def _layer(package: str, first: list[str]) -> list[str]:
