@@ -303,26 +303,36 @@ def section_memory(args):
 
 
 def section_notebooks(args):
+    """Each chapter timed alone (one kernel at a time), then the whole book as `make book`
+    runs it (bookbuild's default: two kernels at once on two cores). Targets (issue 9):
+    the whole book's full mode <= 180 s and fast mode <= 60 s on 2 cores."""
     spec = importlib.util.spec_from_file_location("bookbuild", ROOT / "scripts" / "bookbuild.py")
     bookbuild = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bookbuild)
     modes = {"fast": ["fast"], "full": ["full"], "both": ["fast", "full"]}[args.notebooks]
-    targets = {"fast": 180, "full": 900}
-    res = {}
+    targets = {"fast": 60, "full": 180}
+    res, whole = {}, {}
     for mode in modes:
-        print(f"  running the chapter notebooks in {mode} mode ...", flush=True)
+        print(f"  running the chapter notebooks in {mode} mode, one at a time ...", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"advsub-bench-{mode}-") as tmp:
-            res[mode] = bookbuild.execute(mode, Path(tmp))
+            res[mode] = bookbuild.execute(mode, Path(tmp), jobs=1)
+        jobs = bookbuild.default_jobs()
+        print(f"  ... and as make book runs them ({jobs} at once) ...", flush=True)
+        with tempfile.TemporaryDirectory(prefix=f"advsub-bench-{mode}-") as tmp:
+            whole[mode] = bookbuild.execute(mode, Path(tmp), jobs=jobs)
     print()
     print("(c) Chapter notebooks, wall time (papermill, includes kernel start-up)")
-    names = sorted(set().union(*[set(v) for v in res.values()]))
+    names = sorted(set().union(*[set(v) for v in res.values()]) - {"wall", "jobs"})
     print(f"  {'notebook':40s} " + " ".join(f"{m:>9s}" for m in modes))
     for name in names:
         print(f"  {name:40s} " + " ".join(f"{res[m].get(name, float('nan')):>8.1f}s" for m in modes))
     for mode in modes:
-        tot = sum(res[mode].values())
-        print(f"  total {mode:4s}: {tot:7.1f} s  (target <= {targets[mode] // 60} min: {'met' if tot <= targets[mode] else 'MISSED'})")
-    return res
+        alone = sum(v for k, v in res[mode].items() if k not in ("wall", "jobs"))
+        wall = whole[mode]["wall"]
+        print(f"  {mode:4s}: one at a time {alone:6.1f} s; whole book with "
+              f"{whole[mode]['jobs']} kernels at once {wall:6.1f} s "
+              f"(target <= {targets[mode]} s: {'met' if wall <= targets[mode] else 'MISSED'})")
+    return {"alone": res, "whole": whole}
 
 
 def main(argv=None):

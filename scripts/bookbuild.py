@@ -62,28 +62,57 @@ def chapter_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int = 3600) -> dict[str, float]:
-    """Run every chapter notebook with papermill; return {name: seconds}."""
+def default_jobs() -> int:
+    """Notebooks run at once: ``ADVSUB_JOBS`` if set, else the cores (at most 2 kernels per
+    core pair is what a 2-core machine runs best: most cells use one torch thread)."""
+    value = os.environ.get("ADVSUB_JOBS", "")
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise SystemExit(f"ADVSUB_JOBS must be a positive integer, got {value!r}")
+        return int(value)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def execute(mode: str, out: Path, names: list[str] | None = None, timeout: int = 3600,
+            jobs: int | None = None) -> dict[str, float]:
+    """Run every chapter notebook with papermill, ``jobs`` kernels at once (default
+    :func:`default_jobs`); return {name: seconds} per chapter plus ``"wall"``, the
+    wall-clock time of the whole run.
+
+    Every notebook runs to its end even when another fails; the first failure is raised
+    after all have finished (each failed run is kept under ``OUT/failed/``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     out = Path(out)
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     timings_file = out / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.exists() else {}
+    jobs = default_jobs() if jobs is None else jobs
+    todo = [nb for nb in chapter_notebooks() if not names or nb.stem in names]
     # The kernel inherits our environment: a headless MPLBACKEND=Agg (CI) would make
     # plt.show() draw nothing, so the kernels get the inline backend explicitly.
     saved_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ["ADVSUB_BATCH"] = "1"  # explorers skip their first draw (see advsub.figures.widgets.first_draw)
+
+    def run(nb: Path) -> None:
+        start = time.perf_counter()
+        print(f"[papermill] {nb.name} (fast={mode == 'fast'}) ...", flush=True)
+        execute_one(nb, out / "notebooks" / nb.name, fast=mode == "fast",
+                    timeout=timeout if mode == "full" else min(timeout, 600))
+        timings[nb.stem] = round(time.perf_counter() - start, 2)
+        print(f"[papermill] {nb.name}: {timings[nb.stem]:.1f} s", flush=True)
+
+    start = time.perf_counter()
     try:
-        for nb in chapter_notebooks():
-            if names and nb.stem not in names:
-                continue
-            start = time.perf_counter()
-            print(f"[papermill] {nb.name} (fast={mode == 'fast'}) ...", flush=True)
-            execute_one(nb, out / "notebooks" / nb.name, fast=mode == "fast",
-                        timeout=timeout if mode == "full" else min(timeout, 600))
-            timings[nb.stem] = round(time.perf_counter() - start, 2)
-            print(f"[papermill] {nb.name}: {timings[nb.stem]:.1f} s", flush=True)
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(run, nb) for nb in todo]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]
     finally:
+        timings["wall"] = round(time.perf_counter() - start, 2)
+        timings["jobs"] = jobs
         timings_file.write_text(json.dumps(timings, indent=2))
         if saved_backend is None:
             del os.environ["MPLBACKEND"]
@@ -133,16 +162,20 @@ def execute_one(nb: Path, target: Path, *, fast: bool, timeout: int = 600) -> Pa
 
 
 def print_timings(timings: dict[str, float], names: list[str] | None = None) -> None:
-    """The per-chapter execution times (seconds; ``benchmarks/run_all.py`` reads them
-    from ``timings.json``)."""
-    shown = {k: timings[k] for k in sorted(timings) if not names or k in names}
+    """The per-chapter execution times and the run's wall clock (seconds;
+    ``benchmarks/run_all.py`` reads them from ``timings.json``)."""
+    shown = {k: timings[k] for k in sorted(timings)
+             if k not in ("wall", "jobs") and (not names or k in names)}
     if not shown:
         return
     width = max(map(len, shown))
-    print("[timings] chapter execution times (wall clock, s):", flush=True)
+    print("[timings] chapter execution times (wall clock per chapter, s):", flush=True)
     for stem, seconds in shown.items():
         print(f"[timings]   {stem:<{width}}  {seconds:7.1f}", flush=True)
-    print(f"[timings]   {'total':<{width}}  {sum(shown.values()):7.1f}", flush=True)
+    print(f"[timings]   {'sum':<{width}}  {sum(shown.values()):7.1f}", flush=True)
+    if "wall" in timings:
+        print(f"[timings]   {'whole run':<{width}}  {timings['wall']:7.1f}"
+              f"  ({timings.get('jobs', 1)} kernels at once)", flush=True)
 
 
 def toc_chapters() -> list[Path]:
@@ -546,6 +579,9 @@ def main(argv=None) -> None:
     p_exec.add_argument("--mode", choices=["fast", "full"], default="full")
     p_exec.add_argument("--out", type=Path, default=ROOT / "_build" / "full")
     p_exec.add_argument("--only", nargs="*", help="notebook stems to run (default: all)")
+    p_exec.add_argument("--jobs", type=int, default=None,
+                        help="notebooks executed at once (default: ADVSUB_JOBS or the cores, "
+                             "at most 2)")
     sub.add_parser("vendor", help="fetch MathJax for the offline book")
     p_pdf = sub.add_parser("pdf", help="build the whole book as one PDF from executed notebooks")
     p_pdf.add_argument("--executed", type=Path, default=ROOT / "_build" / "full")
@@ -563,7 +599,7 @@ def main(argv=None) -> None:
         result = pdf(args.executed, args.out)
         print(f"\nThe PDF is built ({time.perf_counter() - start:.0f} s): {result}\n")
     elif args.command == "execute":
-        execute(args.mode, args.out, args.only)
+        execute(args.mode, args.out, args.only, jobs=args.jobs)
     else:
         start = time.perf_counter()
         index = build(args.executed, args.out, args.edition, args.student_repository)

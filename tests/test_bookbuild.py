@@ -155,3 +155,36 @@ def test_a_chapter_refuses_fast_given_as_a_string(tmp_path):
             execution_timeout=300,
         )
     assert info.value.ename == "TypeError" and "fast" in info.value.evalue
+
+
+def test_jobs_default_and_env(monkeypatch):
+    """`make book` runs two kernels at once on two cores; ADVSUB_JOBS overrides it and a
+    bad value is refused by name (never silently replaced by the default)."""
+    monkeypatch.delenv("ADVSUB_JOBS", raising=False)
+    assert 1 <= bookbuild.default_jobs() <= 2
+    monkeypatch.setenv("ADVSUB_JOBS", "3")
+    assert bookbuild.default_jobs() == 3
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("ADVSUB_JOBS", bad)
+        with pytest.raises(SystemExit, match="ADVSUB_JOBS"):
+            bookbuild.default_jobs()
+
+
+def test_parallel_run_reports_every_failure_after_all_finish(tmp_path, monkeypatch):
+    """With several kernels at once, a failing chapter does not stop the others: every
+    chapter is attempted, then the failure is raised."""
+    ran = []
+
+    def fake_execute_one(nb, target, *, fast, timeout=600):
+        ran.append(nb.stem)
+        if nb.stem == bookbuild.chapter_notebooks()[0].stem:
+            raise RuntimeError("boom")
+        target.write_text("{}")
+        return target
+
+    monkeypatch.setattr(bookbuild, "execute_one", fake_execute_one)
+    with pytest.raises(RuntimeError, match="boom"):
+        bookbuild.execute("fast", tmp_path, jobs=2)
+    assert sorted(ran) == sorted(nb.stem for nb in bookbuild.chapter_notebooks())
+    timings = json.loads((tmp_path / "timings.json").read_text())
+    assert timings["jobs"] == 2 and "wall" in timings
