@@ -16,10 +16,8 @@ from __future__ import annotations
 import functools
 import io
 import os
-from contextlib import contextmanager
 
 import numpy as np
-import torch
 
 from ..attacks import orthogonal_attack, orthogonal_gradient, universal_perturbation
 from ..deep import DeepReLU
@@ -31,6 +29,7 @@ from ..experiments.toydata import line_dataset, line_picture_stats, train_pictur
 from ..geometry import Subspace, make_dataset
 from ..network import TwoLayerReLU
 from ..training import train
+from ..training.loop import num_threads as torch_threads
 from .plotting import (
     plot_decay_curve,
     plot_decision_boundary,
@@ -90,18 +89,6 @@ def first_draw(redraw) -> None:
     """
     if os.environ.get(BATCH_ENV) != "1":
         redraw()
-
-
-@contextmanager
-def torch_threads(n: int | None):
-    """Run the block with ``n`` torch threads (``None``: leave the setting alone)."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def int_slider(description: str, value: int, low: int, high: int, step: int = 1):

@@ -30,6 +30,7 @@ __all__ = [
     "run_loop",
     "train_members",
     "torch_threads",
+    "num_threads",
     "step_flops",
     "SMALL_WORK_FLOPS",
 ]
@@ -41,17 +42,23 @@ SMALL_WORK_FLOPS = 5e7
 
 
 @contextmanager
-def torch_threads(flops_per_step: float):
-    """Body with one torch thread if the work per step is small, then restore."""
-    old = torch.get_num_threads()
-    if flops_per_step >= SMALL_WORK_FLOPS or old == 1:
+def num_threads(n: int | None):
+    """Run the body with ``n`` torch threads, then restore the previous setting
+    (``None`` or the current count: nothing is changed)."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
         yield
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(old)
+        torch.set_num_threads(before)
+
+
+def torch_threads(flops_per_step: float):
+    """Body with one torch thread if the work per step is small, then restore."""
+    return num_threads(1 if flops_per_step < SMALL_WORK_FLOPS else None)
 
 
 def run_loop(state, *, max_steps: int, bar) -> None:
