@@ -571,6 +571,23 @@ def _slice_grid(origin, axes, extent, resolution):
     return torch.as_tensor(pts, dtype=torch.float64), A, B
 
 
+def scatter_labels(ax, points, y, *, size: float, edge: str) -> None:
+    """Scatter 2-D ``points`` (n, 2) on ``ax``: label +1 as blue circles, −1 as red
+    squares, each with its legend entry."""
+    for lab, col, mk in ((1.0, "tab:blue", "o"), (-1.0, "tab:red", "s")):
+        sel = y == lab
+        ax.scatter(
+            points[sel, 0],
+            points[sel, 1],
+            c=col,
+            marker=mk,
+            s=size,
+            edgecolors=edge,
+            zorder=3,
+            label=f"label {int(lab):+d}",
+        )
+
+
 def plot_decision_boundary(
     net,
     ax,
@@ -621,19 +638,7 @@ def plot_decision_boundary(
         coords = Xn @ axes.T
         resid = np.linalg.norm(Xn - coords @ axes, axis=1)
         on = resid < 1e-9
-        yn = np.asarray(y, float)
-        for lab, col, mk in ((1.0, "tab:blue", "o"), (-1.0, "tab:red", "s")):
-            sel = on & (yn == lab)
-            ax.scatter(
-                coords[sel, 0],
-                coords[sel, 1],
-                c=col,
-                marker=mk,
-                s=36,
-                edgecolors="k",
-                zorder=3,
-                label=f"label {int(lab):+d}",
-            )
+        scatter_labels(ax, coords[on], np.asarray(y, float)[on], size=36, edge="k")
     ax.plot([], [], color="k", lw=1.6, label="boundary $N=0$")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
@@ -686,19 +691,7 @@ def plot_plane_flip_map(
     )
     Z = one(pts.to(net.dtype))[0].detach().cpu().numpy().reshape(A.shape)
     ax.contour(A, B, Z, levels=[0.0], colors="w", linewidths=1.2)
-    Xn, yn = np.asarray(X, float), np.asarray(y, float)
-    for lab, col, mk in ((1.0, "tab:blue", "o"), (-1.0, "tab:red", "s")):
-        sel = yn == lab
-        ax.scatter(
-            Xn[sel, 0],
-            Xn[sel, 1],
-            c=col,
-            marker=mk,
-            s=30,
-            edgecolors="w",
-            zorder=3,
-            label=f"label {int(lab):+d}",
-        )
+    scatter_labels(ax, np.asarray(X, float), np.asarray(y, float), size=30, edge="w")
     ax.plot([], [], color="w", lw=1.2, label="in-plane boundary")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
